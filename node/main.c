@@ -1,0 +1,65 @@
+/* The `ward` command: one executable for every role (INTERFACE.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "bench.h"
+#include "error.h"
+#include "selftest.h"
+
+#ifndef WARD_VERSION
+#define WARD_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *out) {
+    fputs("usage: ward COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  selftest noise-vectors FILE   run a Noise test-vector file (JSON);\n"
+          "                                prints 'N passed, N failed, N skipped'\n"
+          "  bench NAME [--json] [--quick] run one benchmark (ward bench --list)\n"
+          "  version                       print the version\n"
+          "  help                          this text\n",
+          out);
+}
+
+static int cmd_selftest(int argc, char **argv) {
+    if (argc != 2 || strcmp(argv[0], "noise-vectors") != 0) {
+        fprintf(stderr, "ward: error: usage: ward selftest noise-vectors FILE\n");
+        return 2;
+    }
+    ward_selftest_counts counts;
+    int rc = ward_selftest_noise_vectors(&counts, stderr, argv[1]);
+    if (rc != WARD_OK) {
+        fprintf(stderr, "ward: error: %s: %s\n", argv[1], ward_strerror(rc));
+        return 1;
+    }
+    printf("%u passed, %u failed, %u skipped\n", counts.passed, counts.failed,
+           counts.skipped);
+    return counts.failed == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (sodium_init() < 0) {
+        fprintf(stderr, "ward: error: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "selftest") == 0) return cmd_selftest(argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0) return ward_bench_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("ward %s\n", WARD_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "ward: error: unknown command '%s' (ward help lists them)\n", cmd);
+    return 2;
+}
