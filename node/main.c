@@ -5,7 +5,10 @@
 #include <sodium.h>
 
 #include "bench.h"
+#include "cmd_circuit.h"
 #include "error.h"
+#include "keyfile.h"
+#include "rng.h"
 #include "selftest.h"
 
 #ifndef WARD_VERSION
@@ -16,8 +19,13 @@ static void usage(FILE *out) {
     fputs("usage: ward COMMAND [ARGS]\n"
           "\n"
           "commands:\n"
+          "  keygen --out DIR              write an X25519 key pair: DIR/key (0600)\n"
+          "                                and DIR/key.pub\n"
           "  selftest noise-vectors FILE   run a Noise test-vector file (JSON);\n"
           "                                prints 'N passed, N failed, N skipped'\n"
+          "  circuit info FILE             gate counts, inputs and outputs of a\n"
+          "                                Bristol Fashion circuit\n"
+          "  circuit eval FILE HEX...      evaluate it in the clear (one HEX per input)\n"
           "  bench NAME [--json] [--quick] run one benchmark (ward bench --list)\n"
           "  version                       print the version\n"
           "  help                          this text\n",
@@ -40,6 +48,31 @@ static int cmd_selftest(int argc, char **argv) {
     return counts.failed == 0 ? 0 : 1;
 }
 
+static int cmd_keygen(int argc, char **argv) {
+    if (argc != 2 || strcmp(argv[0], "--out") != 0) {
+        fprintf(stderr, "ward: error: usage: ward keygen --out DIR\n");
+        return 2;
+    }
+    ward_rng rng;
+    uint8_t pub[WARD_KEY_BYTES];
+    char hex[2 * WARD_KEY_BYTES + 1];
+    int rc = ward_rng_init_system(&rng);
+    if (rc == WARD_OK) rc = ward_keyfile_generate(pub, &rng, argv[1]);
+    ward_rng_clear(&rng);
+    if (rc == WARD_ESTATE) {
+        fprintf(stderr, "ward: error: %s/key exists; refusing to overwrite a key\n", argv[1]);
+        return 1;
+    }
+    if (rc != WARD_OK) {
+        fprintf(stderr, "ward: error: cannot write keys in %s: %s\n", argv[1],
+                ward_strerror(rc));
+        return 1;
+    }
+    sodium_bin2hex(hex, sizeof hex, pub, sizeof pub);
+    printf("%s\n", hex);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (sodium_init() < 0) {
         fprintf(stderr, "ward: error: libsodium failed to initialise\n");
@@ -50,7 +83,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "keygen") == 0) return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(cmd, "selftest") == 0) return cmd_selftest(argc - 2, argv + 2);
+    if (strcmp(cmd, "circuit") == 0) return ward_cmd_circuit(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return ward_bench_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ward %s\n", WARD_VERSION);

@@ -33,6 +33,17 @@ check "unknown command: one 'ward: error:' line" grep -q '^ward: error: ' "$tmp/
 run "$ward"
 check "no command exits 2" [ "$rc" -eq 2 ]
 
+mkdir "$tmp/keys"
+run "$ward" keygen --out "$tmp/keys"
+check "keygen exits 0" [ "$rc" -eq 0 ]
+check "keygen prints the public key" [ "$(cat "$tmp/out")" = "$(cat "$tmp/keys/key.pub")" ]
+check "keygen: private key is 0600" [ "$(stat -c %a "$tmp/keys/key")" = 600 ]
+run "$ward" keygen --out "$tmp/keys"
+check "keygen refuses to overwrite (exit 1)" [ "$rc" -eq 1 ]
+check "keygen refusal names the file" grep -q "key exists" "$tmp/err"
+run "$ward" keygen
+check "keygen without --out is a usage error" [ "$rc" -eq 2 ]
+
 run "$ward" selftest noise-vectors "$vectors/noise/cacophony.txt"
 check "noise vectors exit 0" [ "$rc" -eq 0 ]
 check "noise vectors: closing line" grep -Eq '^[0-9]+ passed, 0 failed, [0-9]+ skipped$' "$tmp/out"

@@ -4,7 +4,7 @@
 # and fails. usage: tools/deps.sh [extra-package ...]
 set -eu
 pkgs="gcc make pkg-config meson ninja-build python3 libuv1-dev libsodium-dev
-libgmp-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev libsqlite3-dev $*"
+libgmp-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev libsqlite3-dev valgrind $*"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
