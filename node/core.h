@@ -1,0 +1,132 @@
+/* The node core: a single-threaded, sans-I/O state machine.
+ *
+ *     ward_core_handle(core, &actions, &event, now_ms)
+ *
+ * Events come in (a connection opened, bytes arrived, a connection closed,
+ * a timer fired, a control request arrived); actions come out (connect,
+ * send bytes, close, set or cancel a timer, reply to a control client, log
+ * a line). The core reads no clock, socket or global RNG: time arrives with
+ * every event and randomness from the ward_rng given at creation. The libuv
+ * driver (node/driver.c) runs it in production; the simulator (netsim/)
+ * runs many cores on a virtual clock. Both see exactly the same behaviour.
+ *
+ * Connections are named by ids the core chooses (for outbound ones) or the
+ * driver chooses (for inbound ones): outbound ids are odd, inbound ids even,
+ * so they never collide. The bytes of a connection are the raw TCP stream:
+ * the core does framing, the Noise handshake and encryption itself.
+ *
+ * Storage (SQLite) is the one thing the core calls synchronously, through
+ * the store handle given at creation: local queries and ledger commits are
+ * short, and keeping them inside the core keeps it deterministic.
+ */
+#ifndef WARD_CORE_H
+#define WARD_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+#include "roster.h"
+#include "store.h"
+
+typedef struct ward_core ward_core;
+
+typedef enum {
+    WARD_EV_CONN_OPEN = 1,   /* conn: connected (outbound) or accepted (inbound) */
+    WARD_EV_CONN_DATA,       /* conn: data/len bytes arrived */
+    WARD_EV_CONN_CLOSED,     /* conn: closed or failed to connect (by the peer or the network) */
+    WARD_EV_TIMER,           /* timer: fired */
+    WARD_EV_CTL_REQUEST,     /* client: one control request (control.proto bytes) */
+    WARD_EV_CTL_CLOSED,      /* client: the control client went away */
+    WARD_EV_TICK             /* nothing happened; lets the core look at the time */
+} ward_event_kind;
+
+typedef struct {
+    ward_event_kind kind;
+    uint64_t conn;           /* connection id */
+    uint64_t timer;          /* timer id */
+    uint64_t client;         /* control client id */
+    const uint8_t *data;
+    size_t len;
+} ward_core_event;
+
+typedef enum {
+    WARD_ACT_CONNECT = 1,    /* conn, host, port: open a TCP connection */
+    WARD_ACT_SEND,           /* conn, data/len: write bytes */
+    WARD_ACT_CLOSE,          /* conn: close after pending writes */
+    WARD_ACT_TIMER_SET,      /* timer, at_ms: (re)arm a one-shot timer */
+    WARD_ACT_TIMER_CANCEL,   /* timer */
+    WARD_ACT_CTL_REPLY,      /* client, data/len: one control response */
+    WARD_ACT_LOG,            /* level, text: one log line */
+    WARD_ACT_STOP            /* the node asks its driver to shut down */
+} ward_action_kind;
+
+enum { WARD_LOG_ERROR = 0, WARD_LOG_WARN = 1, WARD_LOG_INFO = 2, WARD_LOG_DEBUG = 3 };
+
+typedef struct {
+    ward_action_kind kind;
+    uint64_t conn, timer, client;
+    uint64_t at_ms;
+    int level;
+    const char *host;        /* CONNECT: valid until the next ward_core_handle */
+    uint16_t port;
+    uint8_t *data;           /* SEND, CTL_REPLY: owned by the action list */
+    size_t len;
+    char *text;              /* LOG: owned by the action list */
+} ward_action;
+
+/* Actions produced by one call. The caller owns the list and must call
+ * ward_actions_reset() before reusing it (that frees the data buffers). */
+typedef struct {
+    ward_action *items;
+    size_t len, cap;
+} ward_actions;
+
+void ward_actions_init(ward_actions *a);
+void ward_actions_reset(ward_actions *a);
+void ward_actions_free(ward_actions *a);
+
+typedef struct {
+    const char *name;                 /* this node's roster name */
+    const ward_roster *roster;        /* borrowed; must outlive the core */
+    const uint8_t *static_priv;       /* 32 bytes; copied, caller may wipe */
+    ward_store *store;                /* borrowed; may be NULL (no tables) */
+    uint32_t keepalive_ms;            /* ping interval (default 2000) */
+    uint32_t idle_timeout_ms;         /* close a silent channel (default 10000) */
+    uint32_t backoff_min_ms;          /* reconnect backoff (default 100) */
+    uint32_t backoff_max_ms;          /* cap (default 5000) */
+    uint32_t session_timeout_ms;      /* a phase of a session (default 10000) */
+    int allow_exact;                  /* policy: exact (non-DP) results may leave */
+} ward_core_config;
+
+/* Creates a core. rng is borrowed and must outlive the core (the driver
+ * gives a system rng, the simulator a seeded one). Emits the first actions
+ * (connects to lower-named peers, timers) into *out. */
+int ward_core_new(ward_core **core, ward_actions *out, const ward_core_config *cfg,
+                  ward_rng *rng, uint64_t now_ms);
+
+/* Feeds one event. Returns 0 or a negative ward_err for API misuse; errors
+ * caused by peers or clients never fail the call, they become actions (a
+ * close, an error reply, a log line). */
+int ward_core_handle(ward_core *core, ward_actions *out, const ward_core_event *ev,
+                     uint64_t now_ms);
+
+/* Begins an orderly stop: Close messages to every peer, aborts of open
+ * sessions, then a WARD_ACT_STOP. */
+int ward_core_shutdown(ward_core *core, ward_actions *out, uint64_t now_ms);
+
+/* Frees the core and wipes its keys. */
+void ward_core_free(ward_core *core);
+
+/* Counters for `ward status` and the simulator's invariants. */
+typedef struct {
+    uint32_t peers_total;      /* roster members other than this node */
+    uint32_t peers_connected;  /* channels past HELLO */
+    uint32_t sessions_active;
+    uint64_t sessions_done, sessions_failed;
+    uint64_t frames_rejected;  /* bad frames, failed decryptions, bad messages */
+} ward_core_stats;
+
+void ward_core_get_stats(const ward_core *core, ward_core_stats *st);
+
+#endif

@@ -1,0 +1,106 @@
+/* The node core's internals, shared by core.c (channels, peers, control)
+ * and session_agg.c (aggregate sessions). Not a public interface. */
+#ifndef WARD_CORE_INTERNAL_H
+#define WARD_CORE_INTERNAL_H
+
+#include "control.pb-c.h"
+#include "core.h"
+#include "envelope.h"
+#include "frame.h"
+#include "noise.h"
+#include "noise_cipher.h"
+#include "store.h"
+#include "wire.pb-c.h"
+
+/* Timer ids: the kind in the top byte, an index below. */
+#define TIMER_KIND(t) ((t) >> 56)
+#define TIMER_INDEX(t) ((t) & ((1ULL << 56) - 1))
+#define TIMER_ID(kind, index) (((uint64_t)(kind) << 56) | (uint64_t)(index))
+enum { TIMER_RECONNECT = 1, TIMER_TICK = 2 };
+
+#define CORE_TICK_MS 250
+#define CORE_HANDSHAKE_TIMEOUT_MS 5000
+#define PREAMBLE_MAGIC "ward-channel-v1\n" /* 16 bytes, then the dialer's name */
+#define PREAMBLE_MAGIC_LEN 16
+
+typedef enum {
+    CONN_PREAMBLE = 1,  /* inbound: waiting for the dialer's name */
+    CONN_HANDSHAKE,     /* Noise_KK in progress */
+    CONN_HELLO,         /* keys agreed, waiting for the peer's HELLO */
+    CONN_OPEN,          /* authenticated and in use */
+    CONN_CLOSED
+} conn_state;
+
+typedef struct conn {
+    uint64_t id;
+    int outbound;
+    long peer;                   /* roster index, -1 until known */
+    conn_state state;
+    uint64_t opened_ms, last_rx_ms, last_ping_ms;
+    ward_frame_reader reader;
+    ward_noise_handshake hs;
+    ward_noise_cipherstate tx, rx;
+    uint8_t preamble[PREAMBLE_MAGIC_LEN + WARD_NAME_MAX];
+    size_t preamble_len;
+} conn;
+
+typedef struct {
+    long idx;                    /* roster index */
+    int dialer;                  /* this node dials the peer */
+    conn *c;                     /* the channel past HELLO, or NULL */
+    conn *pending;               /* outbound attempt in progress, or NULL */
+    uint32_t backoff_ms;
+    int reconnect_armed;
+    uint64_t last_seen_ms;
+    char wire_version[16];
+    ward_reasm reasm;            /* chunks arrive back to back per peer */
+    uint64_t next_seq;           /* our message counter towards this peer */
+} peer;
+
+struct agg_session;
+
+struct ward_core {
+    ward_core_config cfg;
+    char name[WARD_NAME_MAX + 1];
+    long self;                   /* our roster index */
+    const ward_roster *roster;
+    uint8_t static_priv[32];
+    ward_rng *rng;
+    ward_store *store;
+    peer *peers;                 /* indexed by roster index; peers[self] unused */
+    conn **conns;
+    size_t n_conns, cap_conns;
+    uint64_t next_conn_id;       /* odd ids for outbound */
+    struct agg_session *sessions;/* linked list */
+    uint64_t started_ms;
+    int stopping;
+    ward_core_stats stats;
+    uint8_t scratch[WARD_FRAME_MAX];
+};
+
+/* ---- shared helpers (core.c) ---- */
+void core_log(ward_core *c, ward_actions *out, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Sends an envelope to a connected peer (chunked when large). Returns 0 or
+ * WARD_ENOTFOUND when the peer has no open channel. */
+int core_send_envelope(ward_core *c, ward_actions *out, long peer_idx, const ward_envelope *e);
+/* Replies to a control client with an encoded Response (freed by caller). */
+void core_reply(ward_core *c, ward_actions *out, uint64_t client,
+                Ward__Control__Response *resp);
+void core_reply_error(ward_core *c, ward_actions *out, uint64_t client, uint64_t id, int code,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int core_peer_connected(const ward_core *c, long idx);
+
+/* ---- aggregate sessions (session_agg.c) ---- */
+void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
+               const Ward__Control__AggregateRequest *req, uint64_t now_ms);
+void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
+                     uint64_t now_ms);
+void agg_on_tick(ward_core *c, ward_actions *out, uint64_t now_ms);
+void agg_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now_ms);
+void agg_on_client_closed(ward_core *c, uint64_t client);
+void agg_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
+void agg_free_all(ward_core *c);
+uint32_t agg_active(const ward_core *c);
+
+#endif

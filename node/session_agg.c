@@ -1,0 +1,899 @@
+/* Secret-shared aggregates (sum, count, mean, histogram), leaderless.
+ *
+ * Rounds, all over the authenticated channels:
+ *   0  PROPOSE(spec, nonce) from the proposer to every other party;
+ *      each answers ACCEPT or REJECT(reason) after checking its policy and
+ *      its table, and computes its local aggregate (it stays local).
+ *   1  COMMIT(parties) from the proposer once every party accepted.
+ *   2  SHARES: every party splits its encoded local vector into one
+ *      additive share per party over F_(2^61-1) and sends share j to
+ *      party j (its own it keeps). This is the moment of release.
+ *   3  SHARES: every party adds the n shares it holds and sends that
+ *      partial sum to each output party.
+ *   -  each output party adds the n partial sums: the result.
+ * Any party may ABORT (timeout, lost peer, conflicting message); the
+ * proposer's caller gets an error naming who or what failed.
+ *
+ * Privacy: a share alone is uniform; a partial sum is the sum of one share
+ * of every party's vector, so it reveals nothing while at least one other
+ * party's share stays hidden. Any n-1 colluding parties learn only what
+ * the result and their own inputs imply (semi-honest, docs/protocol.md).
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "core_internal.h"
+#include "error.h"
+#include "field61.h"
+#include "hex.h"
+#include "share.h"
+#include "store_query.h"
+
+enum { PHASE_PROPOSED = 1, PHASE_COMMITTED = 2 };
+enum { ROUND_PROPOSE = 0, ROUND_COMMIT = 1, ROUND_SHARES = 2, ROUND_PARTIALS = 3 };
+
+typedef struct agg_session {
+    struct agg_session *next;
+    uint8_t id[32];
+    char id_hex[65];
+    long proposer;                 /* roster index */
+    int has_client;
+    uint64_t client, req_id;
+    uint8_t *spec_bytes;
+    size_t spec_len;
+    Ward__Wire__SessionSpec *spec; /* unpacked from spec_bytes */
+    const Ward__Wire__AggregateSpec *agg;
+    size_t n;                      /* parties */
+    long *party;                   /* roster indices, in name order */
+    uint8_t *is_output;
+    size_t me;                     /* our position among the parties */
+    int phase;
+    int partial_sent;              /* round 3 done: our shares are folded in */
+    uint8_t *accepted, *got_share, *got_partial;
+    size_t len;                    /* vector length */
+    size_t groups;
+    ward_f61 *local;               /* our encoded vector (secret) */
+    ward_f61 *acc_share, *acc_partial;
+    char labels[WARD_AGG_MAX_GROUPS][16];
+    unsigned scale;
+    uint64_t deadline, t0;
+} agg_session;
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static agg_session *find_session(ward_core *c, const uint8_t id[32]) {
+    for (agg_session *s = c->sessions; s; s = s->next)
+        if (memcmp(s->id, id, 32) == 0) return s;
+    return NULL;
+}
+
+static void free_session(agg_session *s) {
+    if (!s) return;
+    if (s->local) sodium_memzero(s->local, s->len * sizeof *s->local);
+    if (s->acc_share) sodium_memzero(s->acc_share, s->len * sizeof *s->acc_share);
+    if (s->acc_partial) sodium_memzero(s->acc_partial, s->len * sizeof *s->acc_partial);
+    free(s->local);
+    free(s->acc_share);
+    free(s->acc_partial);
+    free(s->party);
+    free(s->is_output);
+    free(s->accepted);
+    free(s->got_share);
+    free(s->got_partial);
+    if (s->spec) ward__wire__session_spec__free_unpacked(s->spec, NULL);
+    free(s->spec_bytes);
+    free(s);
+}
+
+static void unlink_session(ward_core *c, agg_session *s) {
+    for (agg_session **pp = &c->sessions; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            return;
+        }
+    }
+}
+
+static long pos_of(const agg_session *s, long idx) {
+    for (size_t i = 0; i < s->n; i++)
+        if (s->party[i] == idx) return (long)i;
+    return -1;
+}
+
+static const char *op_name(Ward__Wire__AggregateOp op) {
+    switch (op) {
+    case WARD__WIRE__AGGREGATE_OP__AGG_SUM: return "sum";
+    case WARD__WIRE__AGGREGATE_OP__AGG_COUNT: return "count";
+    case WARD__WIRE__AGGREGATE_OP__AGG_MEAN: return "mean";
+    case WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM: return "histogram";
+    default: return "?";
+    }
+}
+
+/* The largest |value| one party may contribute so that n of them cannot
+ * wrap F_(2^61-1): n * bound < (p - 1) / 2 (DECISIONS.md, Numbers). */
+static uint64_t f61_bound(size_t n) { return ((WARD_F61_P - 1) / 2 - 1) / (uint64_t)n; }
+
+static void send_env(ward_core *c, ward_actions *out, agg_session *s, long to, int kind, int round,
+                     ward_envelope *e) {
+    e->session_id.data = s->id;
+    e->session_id.len = 32;
+    e->kind = kind;
+    e->round = (uint32_t)round;
+    e->sender = c->name;
+    e->seq = c->peers[to].next_seq++;
+    core_send_envelope(c, out, to, e);
+}
+
+static void send_abort(ward_core *c, ward_actions *out, agg_session *s, int code, const char *text) {
+    Ward__Wire__Abort ab;
+    ward__wire__abort__init(&ab);
+    ab.code = code;
+    ab.text = (char *)text;
+    for (size_t i = 0; i < s->n; i++) {
+        if ((long)i == (long)s->me) continue;
+        ward_envelope e;
+        ward__wire__envelope__init(&e);
+        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ABORT;
+        e.abort = &ab;
+        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_ABORT, s->phase, &e);
+    }
+}
+
+static void audit(ward_core *c, ward_actions *out, agg_session *s, const char *kind,
+                  const char *outcome, uint64_t now) {
+    if (!c->store) return;
+    char details[1024];
+    int off = snprintf(details, sizeof details,
+                       "{\"op\":\"%s\",\"table\":\"%s\",\"column\":\"%s\",\"group_by\":\"%s\","
+                       "\"exact\":%s,\"proposer\":\"%s\",\"outcome\":\"%s\",\"parties\":[",
+                       op_name(s->agg->op), s->agg->table, s->agg->column, s->agg->group_by,
+                       s->agg->exact ? "true" : "false", c->roster->members[s->proposer].name, outcome);
+    for (size_t i = 0; i < s->n && off > 0 && (size_t)off < sizeof details; i++)
+        off += snprintf(details + off, sizeof details - (size_t)off, "%s\"%s\"", i ? "," : "",
+                        c->roster->members[s->party[i]].name);
+    if (off > 0 && (size_t)off < sizeof details)
+        snprintf(details + off, sizeof details - (size_t)off, "]}");
+    int rc = ward_audit_append(c->store, NULL, NULL, (int64_t)now, kind, s->id_hex, details);
+    if (rc != WARD_OK)
+        core_log(c, out, WARD_LOG_ERROR, "session %.16s: audit append failed: %s", s->id_hex,
+                 ward_strerror(rc));
+}
+
+/* Ends a session in failure: tells the others (when asked), replies to the
+ * caller, records it. */
+static void fail_session(ward_core *c, ward_actions *out, agg_session *s, int notify, int reason,
+                         int code, uint64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+static void fail_session(ward_core *c, ward_actions *out, agg_session *s, int notify, int reason,
+                         int code, uint64_t now, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (notify) send_abort(c, out, s, reason, msg);
+    if (s->has_client)
+        core_reply_error(c, out, s->client, s->req_id, code, "session %.16s: %s", s->id_hex, msg);
+    core_log(c, out, WARD_LOG_WARN, "session %.16s (%s %s) aborted: %s", s->id_hex,
+             op_name(s->agg->op), s->agg->table, msg);
+    audit(c, out, s, "session-aborted", msg, now);
+    c->stats.sessions_failed++;
+    unlink_session(c, s);
+    free_session(s);
+}
+
+/* ---- the spec ----------------------------------------------------------- */
+
+/* Validates an unpacked spec against the roster and fills the party list.
+ * Writes a reason into why on failure. */
+static int bind_spec(ward_core *c, agg_session *s, char *why, size_t why_cap) {
+    if (s->spec->spec_case != WARD__WIRE__SESSION_SPEC__SPEC_AGGREGATE) {
+        snprintf(why, why_cap, "not an aggregate spec");
+        return WARD_EUNSUPPORTED;
+    }
+    const Ward__Wire__AggregateSpec *a = s->spec->aggregate;
+    s->agg = a;
+    if (a->n_parties == 0 || a->n_parties > c->roster->n_members) {
+        snprintf(why, why_cap, "bad party list");
+        return WARD_EPARSE;
+    }
+    s->n = a->n_parties;
+    s->party = calloc(s->n, sizeof *s->party);
+    s->is_output = calloc(s->n, 1);
+    s->accepted = calloc(s->n, 1);
+    s->got_share = calloc(s->n, 1);
+    s->got_partial = calloc(s->n, 1);
+    if (!s->party || !s->is_output || !s->accepted || !s->got_share || !s->got_partial)
+        return WARD_ENOMEM;
+    long me = -1;
+    for (size_t i = 0; i < s->n; i++) {
+        long idx = ward_roster_find(c->roster, a->parties[i]);
+        if (idx < 0 || (i > 0 && strcmp(a->parties[i - 1], a->parties[i]) >= 0)) {
+            snprintf(why, why_cap, "party list must name roster members in ascending order");
+            return WARD_EPARSE;
+        }
+        s->party[i] = idx;
+        if (idx == c->self) me = (long)i;
+    }
+    if (me < 0) {
+        snprintf(why, why_cap, "this node is not a party");
+        return WARD_EPARSE;
+    }
+    s->me = (size_t)me;
+    if (pos_of(s, s->proposer) < 0) {
+        snprintf(why, why_cap, "the proposer is not a party");
+        return WARD_EPARSE;
+    }
+    for (size_t i = 0; i < a->n_output; i++) {
+        long idx = ward_roster_find(c->roster, a->output[i]);
+        long p = idx < 0 ? -1 : pos_of(s, idx);
+        if (p < 0) {
+            snprintf(why, why_cap, "output party '%s' is not a party", a->output[i]);
+            return WARD_EPARSE;
+        }
+        s->is_output[p] = 1;
+    }
+    if (a->n_output == 0) memset(s->is_output, 1, s->n);
+    if (a->field != WARD__WIRE__FIELD__FIELD_P61 || a->bound == 0 || a->bound > f61_bound(s->n)) {
+        snprintf(why, why_cap, "field or bound not usable with %zu parties", s->n);
+        return WARD_EPARSE;
+    }
+    switch (a->op) {
+    case WARD__WIRE__AGGREGATE_OP__AGG_SUM:
+    case WARD__WIRE__AGGREGATE_OP__AGG_MEAN:
+    case WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM:
+        if (a->column[0] == '\0') {
+            snprintf(why, why_cap, "%s needs a column", op_name(a->op));
+            return WARD_EPARSE;
+        }
+        break;
+    case WARD__WIRE__AGGREGATE_OP__AGG_COUNT: break;
+    default:
+        snprintf(why, why_cap, "unknown aggregate");
+        return WARD_EUNSUPPORTED;
+    }
+    return WARD_OK;
+}
+
+/* The policy check and local query of one party. On success s->local holds
+ * the encoded vector. */
+static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, size_t why_cap) {
+    const Ward__Wire__AggregateSpec *a = s->agg;
+    if (!a->exact) {
+        *reason = WARD__WIRE__REASON__REASON_UNSUPPORTED;
+        snprintf(why, why_cap, "%s: differentially private releases are not available on this "
+                 "node yet; only --exact aggregates", c->name);
+        return WARD_EUNSUPPORTED;
+    }
+    if (!c->cfg.allow_exact) {
+        *reason = WARD__WIRE__REASON__REASON_POLICY;
+        snprintf(why, why_cap, "%s: policy forbids exact results (allow_exact = no)", c->name);
+        return WARD_EINVAL;
+    }
+    if (!c->store) {
+        *reason = WARD__WIRE__REASON__REASON_UNKNOWN_TABLE;
+        snprintf(why, why_cap, "%s has no database", c->name);
+        return WARD_ENOTFOUND;
+    }
+    ward_agg_local *loc = malloc(sizeof *loc);
+    if (!loc) return WARD_ENOMEM;
+    int rc = ward_store_aggregate(c->store, loc, a->table,
+                                  a->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ? "" : a->column,
+                                  a->where, a->group_by);
+    if (rc != WARD_OK) {
+        *reason = rc == WARD_ENOTFOUND ? WARD__WIRE__REASON__REASON_UNKNOWN_TABLE
+                                       : rc == WARD_EUNSUPPORTED ? WARD__WIRE__REASON__REASON_UNSUPPORTED
+                                                                 : WARD__WIRE__REASON__REASON_SCHEMA;
+        snprintf(why, why_cap, "%s: %s", c->name, ward_store_errmsg(c->store));
+        sodium_memzero(loc, sizeof *loc);
+        free(loc);
+        return rc;
+    }
+    /* Values travel at the session's scale: a party whose column has
+     * fewer decimals multiplies up exactly; one with more refuses, since
+     * rounding its sums would not equal the sum of rounded values. */
+    int64_t up = 1;
+    if (a->op != WARD__WIRE__AGGREGATE_OP__AGG_COUNT) {
+        if (loc->scale > a->scale) {
+            *reason = WARD__WIRE__REASON__REASON_SCHEMA;
+            snprintf(why, why_cap, "%s: column %s.%s has %u decimals, more than the session's %u",
+                     c->name, a->table, a->column, loc->scale, a->scale);
+            sodium_memzero(loc, sizeof *loc);
+            free(loc);
+            return WARD_EINVAL;
+        }
+        for (unsigned i = loc->scale; i < a->scale; i++) up *= 10;
+    }
+    s->groups = loc->n_groups;
+    s->scale = a->scale;
+    memcpy(s->labels, loc->labels, sizeof s->labels);
+    int two = a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
+    s->len = s->groups * (two ? 2 : 1);
+    s->local = calloc(s->len, sizeof *s->local);
+    s->acc_share = calloc(s->len, sizeof *s->acc_share);
+    s->acc_partial = calloc(s->len, sizeof *s->acc_partial);
+    if (!s->local || !s->acc_share || !s->acc_partial) {
+        sodium_memzero(loc, sizeof *loc);
+        free(loc);
+        return WARD_ENOMEM;
+    }
+    rc = WARD_OK;
+    for (size_t g = 0; g < s->groups; g++) {
+        int64_t v;
+        switch (a->op) {
+        case WARD__WIRE__AGGREGATE_OP__AGG_SUM:
+        case WARD__WIRE__AGGREGATE_OP__AGG_MEAN: v = loc->sums[g]; break;
+        default: v = loc->counts[g]; break;
+        }
+        if (a->op == WARD__WIRE__AGGREGATE_OP__AGG_SUM || a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN) {
+            if (__builtin_mul_overflow(v, up, &v)) {
+                v = INT64_MAX;
+                rc = WARD_EOVERFLOW;
+            }
+        }
+        uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        if (mag > a->bound || (two && (uint64_t)loc->counts[g] > a->bound)) rc = WARD_EOVERFLOW;
+        s->local[g] = ward_f61_from_i64(v);
+        if (two) s->local[s->groups + g] = ward_f61_from_i64(loc->counts[g]);
+    }
+    sodium_memzero(loc, sizeof *loc);
+    free(loc);
+    if (rc != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_BOUNDS;
+        snprintf(why, why_cap, "%s: a local aggregate exceeds the session bound %llu "
+                 "(F_(2^61-1) with %zu parties)", c->name, (unsigned long long)a->bound, s->n);
+    }
+    return rc;
+}
+
+/* ---- rounds -------------------------------------------------------------- */
+
+static void send_shares(ward_core *c, ward_actions *out, agg_session *s) {
+    ward_f61 **shares = calloc(s->n, sizeof *shares);
+    int ok = shares != NULL;
+    for (size_t i = 0; ok && i < s->n; i++)
+        if (!(shares[i] = calloc(s->len, sizeof **shares))) ok = 0;
+    if (ok) ok = ward_additive_f61_share(c->rng, shares, s->n, s->local, s->len) == WARD_OK;
+    for (size_t i = 0; ok && i < s->n; i++) {
+        if (i == s->me) {
+            ward_f61_vec_add(s->acc_share, s->acc_share, shares[i], s->len);
+            s->got_share[i] = 1;
+            continue;
+        }
+        Ward__Wire__Shares sh;
+        ward__wire__shares__init(&sh);
+        sh.field = WARD__WIRE__FIELD__FIELD_P61;
+        sh.n_elements = s->len;
+        sh.elements = shares[i];
+        ward_envelope e;
+        ward__wire__envelope__init(&e);
+        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_SHARES;
+        e.shares = &sh;
+        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_SHARES, ROUND_SHARES, &e);
+    }
+    for (size_t i = 0; shares && i < s->n; i++) {
+        if (shares[i]) sodium_memzero(shares[i], s->len * sizeof **shares);
+        free(shares[i]);
+    }
+    free(shares);
+    /* Released: the local vector is no longer needed. */
+    sodium_memzero(s->local, s->len * sizeof *s->local);
+}
+
+static int all_set(const uint8_t *flags, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!flags[i]) return 0;
+    return 1;
+}
+
+static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint64_t now);
+
+static void maybe_send_partials(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    if (s->partial_sent || s->phase != PHASE_COMMITTED || !all_set(s->got_share, s->n)) return;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!s->is_output[i]) continue;
+        if (i == s->me) {
+            ward_f61_vec_add(s->acc_partial, s->acc_partial, s->acc_share, s->len);
+            s->got_partial[i] = 1;
+            continue;
+        }
+        Ward__Wire__Shares sh;
+        ward__wire__shares__init(&sh);
+        sh.field = WARD__WIRE__FIELD__FIELD_P61;
+        sh.n_elements = s->len;
+        sh.elements = s->acc_share;
+        ward_envelope e;
+        ward__wire__envelope__init(&e);
+        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_SHARES;
+        e.shares = &sh;
+        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_SHARES, ROUND_PARTIALS, &e);
+    }
+    s->partial_sent = 1;
+    if (!s->is_output[s->me]) {
+        core_log(c, out, WARD_LOG_INFO, "session %.16s (%s %s): contributed", s->id_hex,
+                 op_name(s->agg->op), s->agg->table);
+        audit(c, out, s, "session-done", "contributed", now);
+        c->stats.sessions_done++;
+        unlink_session(c, s);
+        free_session(s);
+        return;
+    }
+    finish_output(c, out, s, now);
+}
+
+static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    if (!all_set(s->got_partial, s->n)) return;
+    double div = 1;
+    for (unsigned i = 0; i < s->scale; i++) div *= 10;
+    int is_mean = s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
+    int is_count = s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ||
+                   s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM;
+    double *vals = calloc(s->groups, sizeof *vals);
+    int *present = calloc(s->groups, sizeof *present);
+    if (!vals || !present) {
+        free(vals);
+        free(present);
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, WARD_ENOMEM, now,
+                     "out of memory");
+        return;
+    }
+    for (size_t g = 0; g < s->groups; g++) {
+        int64_t v = ward_f61_to_i64(s->acc_partial[g]);
+        present[g] = 1;
+        if (is_mean) {
+            int64_t n = ward_f61_to_i64(s->acc_partial[s->groups + g]);
+            present[g] = n > 0;
+            vals[g] = n > 0 ? (double)v / div / (double)n : 0;
+        } else {
+            vals[g] = is_count ? (double)v : (double)v / div;
+        }
+    }
+    char line[160];
+    if (s->groups == 1) {
+        if (present[0]) snprintf(line, sizeof line, "%.10g", vals[0]);
+        else snprintf(line, sizeof line, "null (no rows)");
+    } else {
+        snprintf(line, sizeof line, "%zu groups", s->groups);
+    }
+    double latency = (double)(now - s->t0);
+    core_log(c, out, WARD_LOG_INFO, "session %.16s (%s %s.%s, %zu parties): result %s in %.0f ms",
+             s->id_hex, op_name(s->agg->op), s->agg->table, s->agg->column, s->n, line, latency);
+    if (s->has_client) {
+        Ward__Control__AggregateResult res;
+        ward__control__aggregate_result__init(&res);
+        Ward__Control__Number value;
+        ward__control__number__init(&value);
+        Ward__Control__Group *gv = NULL, **gp = NULL;
+        char **names = calloc(s->n, sizeof *names);
+        if (s->groups == 1 && s->agg->group_by[0] == '\0') {
+            value.value = vals[0];
+            if (present[0]) res.value = &value;
+        } else {
+            res.grouped = 1;
+            gv = calloc(s->groups, sizeof *gv);
+            gp = calloc(s->groups, sizeof *gp);
+            size_t k = 0;
+            for (size_t g = 0; gv && gp && g < s->groups; g++) {
+                if (!present[g]) continue;
+                ward__control__group__init(&gv[k]);
+                gv[k].key = s->labels[g];
+                gv[k].value = vals[g];
+                gp[k] = &gv[k];
+                k++;
+            }
+            res.n_groups = k;
+            res.groups = gp;
+        }
+        for (size_t i = 0; names && i < s->n; i++)
+            names[i] = (char *)c->roster->members[s->party[i]].name;
+        res.n_parties = names ? s->n : 0;
+        res.parties = names;
+        res.latency_ms = latency;
+        res.session = s->id_hex;
+        Ward__Control__Response r;
+        ward__control__response__init(&r);
+        r.id = s->req_id;
+        r.result_case = WARD__CONTROL__RESPONSE__RESULT_AGGREGATE;
+        r.aggregate = &res;
+        core_reply(c, out, s->client, &r);
+        free(gv);
+        free(gp);
+        free(names);
+    }
+    free(vals);
+    free(present);
+    audit(c, out, s, "session-done", "result released to output parties", now);
+    c->stats.sessions_done++;
+    unlink_session(c, s);
+    free_session(s);
+}
+
+static void on_all_accepted(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    /* accepted_hash = SHA-256 of the accepted names, each NUL-terminated. */
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    for (size_t i = 0; i < s->n; i++)
+        crypto_hash_sha256_update(&h, (const uint8_t *)s->agg->parties[i],
+                                  strlen(s->agg->parties[i]) + 1);
+    uint8_t acc[32];
+    crypto_hash_sha256_final(&h, acc);
+    Ward__Wire__Commit cm;
+    ward__wire__commit__init(&cm);
+    cm.accepted_hash.data = acc;
+    cm.accepted_hash.len = 32;
+    cm.n_parties = s->n;
+    cm.parties = s->agg->parties;
+    for (size_t i = 0; i < s->n; i++) {
+        if (i == s->me) continue;
+        ward_envelope e;
+        ward__wire__envelope__init(&e);
+        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_COMMIT;
+        e.commit = &cm;
+        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_COMMIT, ROUND_COMMIT, &e);
+    }
+    s->phase = PHASE_COMMITTED;
+    s->deadline = now + c->cfg.session_timeout_ms;
+    send_shares(c, out, s);
+    maybe_send_partials(c, out, s, now);
+}
+
+/* ---- entry points ---------------------------------------------------- */
+
+void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
+               const Ward__Control__AggregateRequest *req, uint64_t now) {
+    Ward__Wire__AggregateSpec a;
+    ward__wire__aggregate_spec__init(&a);
+    switch (req->op) {
+    case WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM: a.op = WARD__WIRE__AGGREGATE_OP__AGG_SUM; break;
+    case WARD__CONTROL__AGGREGATE_OP__AGGREGATE_COUNT: a.op = WARD__WIRE__AGGREGATE_OP__AGG_COUNT; break;
+    case WARD__CONTROL__AGGREGATE_OP__AGGREGATE_MEAN: a.op = WARD__WIRE__AGGREGATE_OP__AGG_MEAN; break;
+    case WARD__CONTROL__AGGREGATE_OP__AGGREGATE_HISTOGRAM:
+        a.op = WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM;
+        break;
+    default:
+        core_reply_error(c, out, client, req_id, WARD_EINVAL, "unknown aggregate operation");
+        return;
+    }
+    if (a.op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM && req->group_by[0] == '\0') {
+        core_reply_error(c, out, client, req_id, WARD_EINVAL,
+                         "histogram needs --group-by (hour(COL) or weekday(COL))");
+        return;
+    }
+    /* The party list: names in roster (ascending) order. */
+    size_t nm = c->roster->n_members;
+    char **parties = calloc(nm, sizeof *parties);
+    char **outputs = calloc(nm, sizeof *outputs);
+    size_t np = 0, no = 0;
+    if (!parties || !outputs) {
+        free(parties);
+        free(outputs);
+        core_reply_error(c, out, client, req_id, WARD_ENOMEM, "out of memory");
+        return;
+    }
+    int all = !req->parties || req->parties->all;
+    for (size_t i = 0; i < nm; i++) {
+        const char *name = c->roster->members[i].name;
+        int in = all || (long)i == c->self;
+        for (size_t j = 0; !in && j < req->parties->n_names; j++)
+            in = strcmp(req->parties->names[j], name) == 0;
+        if (in) parties[np++] = (char *)name;
+        for (size_t j = 0; j < req->n_output; j++)
+            if (strcmp(req->output[j], name) == 0) outputs[no++] = (char *)name;
+    }
+    const char *bad = NULL;
+    for (size_t j = 0; req->parties && j < req->parties->n_names && !bad; j++)
+        if (ward_roster_find(c->roster, req->parties->names[j]) < 0) bad = req->parties->names[j];
+    for (size_t j = 0; j < req->n_output && !bad; j++)
+        if (ward_roster_find(c->roster, req->output[j]) < 0) bad = req->output[j];
+    if (bad) {
+        core_reply_error(c, out, client, req_id, WARD_ENOTFOUND, "'%s' is not in the roster", bad);
+        free(parties);
+        free(outputs);
+        return;
+    }
+    for (size_t i = 0; i < np; i++) {
+        long idx = ward_roster_find(c->roster, parties[i]);
+        if (!core_peer_connected(c, idx)) {
+            core_reply_error(c, out, client, req_id, WARD_ENOTFOUND,
+                             "party %s is not connected; the session was not started", parties[i]);
+            free(parties);
+            free(outputs);
+            return;
+        }
+    }
+    a.table = req->table;
+    a.column = req->column;
+    a.where = req->where;
+    a.group_by = req->group_by;
+    a.n_parties = np;
+    a.parties = parties;
+    a.n_output = no;
+    a.output = outputs;
+    a.exact = req->exact;
+    a.field = WARD__WIRE__FIELD__FIELD_P61;
+    a.bound = f61_bound(np);
+    a.epsilon = req->epsilon ? req->epsilon->value : 0;
+    a.delta = req->delta ? req->delta->value : 0;
+    /* The session's scale: 0 when the proposer's column is an integer
+     * column, else the largest scale an import infers (every party's
+     * inferred scale fits; DECISIONS.md, Numbers). */
+    if (c->store && a.column[0] && a.op != WARD__WIRE__AGGREGATE_OP__AGG_COUNT &&
+        a.op != WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM) {
+        ward_table_info t;
+        if (ward_store_table_info(c->store, &t, a.table) == WARD_OK) {
+            for (size_t i = 0; i < t.ncolumns; i++)
+                if (strcmp(t.columns[i].name, a.column) == 0 &&
+                    t.columns[i].type == WARD_COLTYPE_DECIMAL)
+                    a.scale = t.columns[i].scale > WARD_STORE_INFER_MAX_SCALE
+                                  ? t.columns[i].scale
+                                  : WARD_STORE_INFER_MAX_SCALE;
+            ward_table_info_clear(&t);
+        }
+    }
+    Ward__Wire__SessionSpec spec;
+    ward__wire__session_spec__init(&spec);
+    spec.spec_case = WARD__WIRE__SESSION_SPEC__SPEC_AGGREGATE;
+    spec.aggregate = &a;
+
+    agg_session *s = calloc(1, sizeof *s);
+    if (s) {
+        s->spec_len = ward__wire__session_spec__get_packed_size(&spec);
+        s->spec_bytes = malloc(s->spec_len ? s->spec_len : 1);
+    }
+    if (!s || !s->spec_bytes) {
+        free_session(s);
+        free(parties);
+        free(outputs);
+        core_reply_error(c, out, client, req_id, WARD_ENOMEM, "out of memory");
+        return;
+    }
+    ward__wire__session_spec__pack(&spec, s->spec_bytes);
+    free(parties);
+    free(outputs);
+    uint8_t nonce[WARD_WIRE_NONCE_BYTES];
+    ward_rng_bytes(c->rng, nonce, sizeof nonce);
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)c->name, strlen(c->name));
+    crypto_hash_sha256_update(&h, nonce, sizeof nonce);
+    crypto_hash_sha256_update(&h, s->spec_bytes, s->spec_len);
+    crypto_hash_sha256_final(&h, s->id);
+    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
+    s->proposer = c->self;
+    s->has_client = 1;
+    s->client = client;
+    s->req_id = req_id;
+    s->t0 = now;
+    s->deadline = now + c->cfg.session_timeout_ms;
+    s->phase = PHASE_PROPOSED;
+    s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
+    char why[300];
+    int reason = 0;
+    int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
+    if (rc != WARD_OK) {
+        core_reply_error(c, out, client, req_id, rc, "%s", s->spec ? why : "out of memory");
+        free_session(s);
+        return;
+    }
+    rc = prepare_local(c, s, &reason, why, sizeof why);
+    if (rc != WARD_OK) {
+        core_reply_error(c, out, client, req_id, rc, "refused by %s", why);
+        free_session(s);
+        return;
+    }
+    s->next = c->sessions;
+    c->sessions = s;
+    s->accepted[s->me] = 1;
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: proposing %s of %s.%s to %zu parties",
+             s->id_hex, op_name(s->agg->op), s->agg->table, s->agg->column, s->n);
+    Ward__Wire__Propose pr;
+    ward__wire__propose__init(&pr);
+    pr.spec.data = s->spec_bytes;
+    pr.spec.len = s->spec_len;
+    pr.nonce.data = nonce;
+    pr.nonce.len = sizeof nonce;
+    for (size_t i = 0; i < s->n; i++) {
+        if (i == s->me) continue;
+        ward_envelope e;
+        ward__wire__envelope__init(&e);
+        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PROPOSE;
+        e.propose = &pr;
+        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_PROPOSE, ROUND_PROPOSE, &e);
+    }
+    if (all_set(s->accepted, s->n)) on_all_accepted(c, out, s, now); /* a party of one */
+}
+
+static void on_propose(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
+                       uint64_t now) {
+    const Ward__Wire__Propose *pr = e->propose;
+    uint8_t id[32];
+    crypto_hash_sha256_state h;
+    const char *pname = c->roster->members[from].name;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)pname, strlen(pname));
+    crypto_hash_sha256_update(&h, pr->nonce.data, pr->nonce.len);
+    crypto_hash_sha256_update(&h, pr->spec.data, pr->spec.len);
+    crypto_hash_sha256_final(&h, id);
+    if (memcmp(id, e->session_id.data, 32) != 0) {
+        core_log(c, out, WARD_LOG_WARN, "proposal from %s: session id does not match its spec", pname);
+        return;
+    }
+    if (find_session(c, id)) return; /* a duplicate */
+    agg_session *s = calloc(1, sizeof *s);
+    if (!s) return;
+    memcpy(s->id, id, 32);
+    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
+    s->proposer = from;
+    s->t0 = now;
+    s->phase = PHASE_PROPOSED;
+    s->deadline = now + 2 * (uint64_t)c->cfg.session_timeout_ms;
+    s->spec_bytes = malloc(pr->spec.len);
+    if (s->spec_bytes) {
+        memcpy(s->spec_bytes, pr->spec.data, pr->spec.len);
+        s->spec_len = pr->spec.len;
+        s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
+    }
+    char why[300] = "malformed spec";
+    int reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
+    int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
+    if (rc == WARD_OK) rc = prepare_local(c, s, &reason, why, sizeof why);
+    ward_envelope r;
+    ward__wire__envelope__init(&r);
+    Ward__Wire__Accept acc;
+    Ward__Wire__Reject rej;
+    ward__wire__accept__init(&acc);
+    ward__wire__reject__init(&rej);
+    if (rc == WARD_OK) {
+        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ACCEPT;
+        r.accept = &acc;
+        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_ACCEPT, ROUND_PROPOSE, &r);
+        s->next = c->sessions;
+        c->sessions = s;
+        core_log(c, out, WARD_LOG_INFO, "session %.16s: accepted %s of %s from %s", s->id_hex,
+                 op_name(s->agg->op), s->agg->table, pname);
+    } else {
+        rej.code = reason;
+        rej.text = why;
+        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_REJECT;
+        r.reject = &rej;
+        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_REJECT, ROUND_PROPOSE, &r);
+        core_log(c, out, WARD_LOG_INFO, "session %.16s: rejected proposal from %s: %s", s->id_hex,
+                 pname, why);
+        if (s->agg) audit(c, out, s, "session-rejected", why, now);
+        free_session(s);
+    }
+}
+
+void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
+                     uint64_t now) {
+    if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE) {
+        on_propose(c, out, from, e, now);
+        return;
+    }
+    agg_session *s = find_session(c, e->session_id.data);
+    if (!s) return; /* finished, aborted or never ours: nothing to do */
+    long p = pos_of(s, from);
+    if (p < 0) {
+        core_log(c, out, WARD_LOG_WARN, "session %.16s: message from non-party %s ignored", s->id_hex,
+                 c->roster->members[from].name);
+        return;
+    }
+    const char *pname = c->roster->members[from].name;
+    switch (e->kind) {
+    case WARD__WIRE__KIND__KIND_ACCEPT:
+        if (s->proposer != c->self || s->phase != PHASE_PROPOSED || s->accepted[p]) return;
+        s->accepted[p] = 1;
+        if (all_set(s->accepted, s->n)) on_all_accepted(c, out, s, now);
+        break;
+    case WARD__WIRE__KIND__KIND_REJECT:
+        if (s->proposer != c->self || s->phase != PHASE_PROPOSED) return;
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_CANCELLED,
+                     e->reject->code == WARD__WIRE__REASON__REASON_POLICY ? WARD_EINVAL : WARD_ESTATE,
+                     now, "refused by %s", e->reject->text[0] ? e->reject->text : pname);
+        break;
+    case WARD__WIRE__KIND__KIND_COMMIT:
+        if (from != s->proposer || s->phase != PHASE_PROPOSED) return;
+        if (e->commit->n_parties != s->n) {
+            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
+                         "commit from %s names another party set", pname);
+            return;
+        }
+        s->phase = PHASE_COMMITTED;
+        s->deadline = now + c->cfg.session_timeout_ms;
+        send_shares(c, out, s);
+        maybe_send_partials(c, out, s, now);
+        break;
+    case WARD__WIRE__KIND__KIND_SHARES: {
+        const Ward__Wire__Shares *sh = e->shares;
+        /* Another party's shares may overtake the proposer's COMMIT: once
+         * we accepted, we can already add them up. */
+        int early_ok = e->round == ROUND_SHARES && s->acc_share != NULL;
+        if ((s->phase != PHASE_COMMITTED && !early_ok) || sh->field != WARD__WIRE__FIELD__FIELD_P61 ||
+            sh->n_elements != s->len) {
+            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
+                         "%s sent shares that do not fit the session", pname);
+            return;
+        }
+        if (e->round == ROUND_SHARES) {
+            if (s->got_share[p]) return; /* duplicate (idempotent by round and sender) */
+            ward_f61_vec_add(s->acc_share, s->acc_share, sh->elements, s->len);
+            s->got_share[p] = 1;
+            maybe_send_partials(c, out, s, now);
+        } else if (e->round == ROUND_PARTIALS) {
+            if (!s->is_output[s->me] || s->got_partial[p]) return;
+            ward_f61_vec_add(s->acc_partial, s->acc_partial, sh->elements, s->len);
+            s->got_partial[p] = 1;
+            if (s->partial_sent) finish_output(c, out, s, now);
+        }
+        break;
+    }
+    case WARD__WIRE__KIND__KIND_ABORT:
+        fail_session(c, out, s, 0, 0, WARD_ESTATE, now, "aborted by %s: %s", pname,
+                     e->abort->text[0] ? e->abort->text : "no reason given");
+        break;
+    default:
+        break;
+    }
+}
+
+void agg_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
+    for (agg_session *s = c->sessions, *next; s; s = next) {
+        next = s->next;
+        if (now < s->deadline) continue;
+        /* Name the parties we are still waiting for. */
+        char who[256] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < s->n && off < sizeof who - 40; i++) {
+            int waiting = s->phase == PHASE_PROPOSED
+                              ? (s->proposer == c->self ? !s->accepted[i] : s->party[i] == s->proposer)
+                              : (!s->partial_sent ? !s->got_share[i] : !s->got_partial[i]);
+            if (waiting && i != s->me)
+                off += (size_t)snprintf(who + off, sizeof who - off, "%s%s", off ? ", " : "",
+                                        c->roster->members[s->party[i]].name);
+        }
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_TIMEOUT, WARD_ESTATE, now,
+                     "timed out after %u ms waiting for %s", c->cfg.session_timeout_ms,
+                     off ? who : "the other parties");
+    }
+}
+
+void agg_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
+    for (agg_session *s = c->sessions, *next; s; s = next) {
+        next = s->next;
+        if (pos_of(s, idx) < 0) continue;
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
+                     "lost the connection to party %s", c->roster->members[idx].name);
+    }
+}
+
+void agg_on_client_closed(ward_core *c, uint64_t client) {
+    for (agg_session *s = c->sessions; s; s = s->next)
+        if (s->has_client && s->client == client) s->has_client = 0;
+}
+
+void agg_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now) {
+    while (c->sessions)
+        fail_session(c, out, c->sessions, 1, WARD__WIRE__REASON__REASON_CANCELLED, WARD_ESTATE, now,
+                     "%s", why);
+}
+
+void agg_free_all(ward_core *c) {
+    while (c->sessions) {
+        agg_session *s = c->sessions;
+        c->sessions = s->next;
+        free_session(s);
+    }
+}
+
+uint32_t agg_active(const ward_core *c) {
+    uint32_t n = 0;
+    for (const agg_session *s = c->sessions; s; s = s->next) n++;
+    return n;
+}
