@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 MESON_OPTS ?=
 BENCHES = field noise
 FUZZERS = noise_read envelope frame circuit csv roster
-WARD = $(BUILD)/node/ward
+WARD = $(BUILD)/ward
 
 .PHONY: all deps build test test-asan bench bench-quick fuzz demo clean
 

@@ -7,16 +7,33 @@
 
 enum { RNG_UNSET = 0, RNG_SYSTEM = 1, RNG_SEEDED = 2 };
 
+#define RNG_RESEED_BYTES (1u << 20)
+
 static void rng_refill(ward_rng *rng) {
     /* Keystream block b is ChaCha20-IETF(key, nonce = high 32 bits of b,
-     * counter = low 32 bits of b): 2^64 blocks before any repetition. */
-    static const uint8_t zero[64];
+     * counter = low 32 bits of b): 2^64 blocks before any repetition. The
+     * buffer holds 4 consecutive blocks. */
+    static const uint8_t zero[sizeof rng->buf];
     uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
+    if (rng->kind == RNG_SYSTEM) {
+        if (rng->since_reseed >= RNG_RESEED_BYTES) {
+            randombytes_buf(rng->key, sizeof rng->key);
+            rng->since_reseed = 0;
+        }
+        /* Fast key erasure: the first 32 bytes become the next key and
+         * are never output. */
+        crypto_stream_chacha20_ietf_xor_ic(rng->buf, zero, sizeof rng->buf, nonce, 0, rng->key);
+        memcpy(rng->key, rng->buf, sizeof rng->key);
+        sodium_memzero(rng->buf, sizeof rng->key);
+        rng->buf_pos = sizeof rng->key;
+        rng->since_reseed += sizeof rng->buf - sizeof rng->key;
+        return;
+    }
     uint32_t hi = (uint32_t)(rng->block >> 32);
     for (int i = 0; i < 4; i++) nonce[i] = (uint8_t)(hi >> (8 * i));
     crypto_stream_chacha20_ietf_xor_ic(rng->buf, zero, sizeof rng->buf, nonce,
                                        (uint32_t)rng->block, rng->key);
-    rng->block++;
+    rng->block += sizeof rng->buf / 64;
     rng->buf_pos = 0;
 }
 
@@ -25,6 +42,8 @@ int ward_rng_init_system(ward_rng *rng) {
     memset(rng, 0, sizeof *rng);
     if (sodium_init() < 0) return WARD_EINVAL;
     rng->kind = RNG_SYSTEM;
+    randombytes_buf(rng->key, sizeof rng->key);
+    rng->buf_pos = sizeof rng->buf;
     return WARD_OK;
 }
 
@@ -51,10 +70,6 @@ int ward_rng_init_u64(ward_rng *rng, uint64_t seed) {
 }
 
 void ward_rng_bytes(ward_rng *rng, uint8_t *out, size_t len) {
-    if (rng->kind == RNG_SYSTEM) {
-        randombytes_buf(out, len);
-        return;
-    }
     while (len > 0) {
         if (rng->buf_pos == sizeof rng->buf) rng_refill(rng);
         size_t take = sizeof rng->buf - rng->buf_pos;

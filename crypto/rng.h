@@ -3,7 +3,11 @@
  * Every random choice in ward (keys, shares, noise, nonces) goes through a
  * ward_rng. Two kinds exist:
  *
- *  - system: libsodium's CSPRNG (randombytes_buf). Production nodes use it.
+ *  - system: a ChaCha20 stream keyed from the operating system
+ *    (randombytes_buf), with fast key erasure (each refill replaces the key
+ *    with fresh keystream, so a later memory leak reveals nothing already
+ *    produced) and a new key from the OS every 1 MiB. Production nodes use
+ *    it; one system call per 256 bytes would be far slower.
  *  - seeded: a ChaCha20 keystream under a 32-byte seed. Tests and the
  *    simulator use it so that a run is a pure function of its seed.
  *
@@ -20,10 +24,11 @@
 
 typedef struct {
     int kind;              /* 0 = unset, 1 = system, 2 = seeded */
-    uint8_t key[32];       /* seeded: ChaCha20 key */
+    uint8_t key[32];       /* ChaCha20 key (system: replaced at every refill) */
     uint64_t block;        /* seeded: next keystream block */
-    uint8_t buf[64];       /* seeded: unread keystream */
-    uint32_t buf_pos;      /* bytes of buf already used (64 = empty) */
+    uint8_t buf[256];      /* unread keystream */
+    uint32_t buf_pos;      /* bytes of buf already used (sizeof buf = empty) */
+    uint64_t since_reseed; /* system: bytes produced since the key came from the OS */
 } ward_rng;
 
 #define WARD_RNG_SEEDBYTES 32
