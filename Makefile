@@ -12,7 +12,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 MESON_OPTS ?=
 BENCHES = field noise
-FUZZERS = noise_read envelope frame circuit csv roster
+FUZZERS = noise_read envelope frame circuit csv roster where
 WARD = $(BUILD)/ward
 
 .PHONY: all deps build test test-asan bench bench-quick fuzz demo clean

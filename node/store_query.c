@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "query_expr.h"
 
 /* Parses "fn(col)" into fn and col. */
 static int parse_key(char fn[16], char col[WARD_STORE_NAME_MAX + 1], const char *key) {
@@ -47,10 +49,6 @@ static const ward_column_info *find_column(const ward_table_info *t, const char 
 int ward_store_aggregate(ward_store *st, ward_agg_local *out, const char *table,
                          const char *column, const char *where, const char *group_by) {
     WARD_ARG_CHECK(st != NULL && out != NULL && table && column && where && group_by);
-    if (where[0] != '\0') {
-        snprintf(st->errmsg, sizeof st->errmsg, "--where is not supported yet");
-        return WARD_EUNSUPPORTED;
-    }
     int rc = ward_agg_domain(out, group_by);
     if (rc != WARD_OK) {
         snprintf(st->errmsg, sizeof st->errmsg, "group-by key '%s' is not hour(COL) or weekday(COL)",
@@ -94,23 +92,52 @@ int ward_store_aggregate(ward_store *st, ward_agg_local *out, const char *table,
         snprintf(key_sql, sizeof key_sql, "CAST(strftime('%s', \"%s\") AS INTEGER)",
                  strcmp(fn, "hour") == 0 ? "%H" : "%w", kc->name);
     }
-    char sql[512];
+    ward_expr ex;
+    memset(&ex, 0, sizeof ex);
+    if (where[0] != '\0') {
+        rc = ward_expr_compile(&ex, where, &t);
+        if (rc != WARD_OK) {
+            snprintf(st->errmsg, sizeof st->errmsg, "--where at byte %zu: %s", ex.err_pos, ex.err);
+            ward_expr_free(&ex);
+            ward_table_info_clear(&t);
+            return rc;
+        }
+    }
+    const char *filter = ex.sql ? ex.sql : "1";
+    size_t sql_cap = 512 + strlen(filter);
+    char *sql = malloc(sql_cap);
+    if (!sql) {
+        ward_expr_free(&ex);
+        ward_table_info_clear(&t);
+        return WARD_ENOMEM;
+    }
     if (vc)
-        snprintf(sql, sizeof sql,
+        snprintf(sql, sql_cap,
                  "SELECT %s AS k, SUM(\"%s\"), COUNT(\"%s\") FROM \"%s\" WHERE k IS NOT NULL "
-                 "GROUP BY k",
-                 key_sql, vc->name, vc->name, t.name);
+                 "AND %s GROUP BY k",
+                 key_sql, vc->name, vc->name, t.name, filter);
     else
-        snprintf(sql, sizeof sql,
-                 "SELECT %s AS k, 0, COUNT(*) FROM \"%s\" WHERE k IS NOT NULL GROUP BY k",
-                 key_sql, t.name);
+        snprintf(sql, sql_cap,
+                 "SELECT %s AS k, 0, COUNT(*) FROM \"%s\" WHERE k IS NOT NULL AND %s GROUP BY k",
+                 key_sql, t.name, filter);
     ward_table_info_clear(&t);
 
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    int prep = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+    free(sql);
+    if (prep != SQLITE_OK) {
         snprintf(st->errmsg, sizeof st->errmsg, "%s", sqlite3_errmsg(st->db));
+        ward_expr_free(&ex);
         return WARD_EIO;
     }
+    for (size_t i = 0; i < ex.n_params; i++) {
+        const ward_param *pa = &ex.params[i];
+        int b = (int)i + 1;
+        if (pa->type == WARD_PARAM_TEXT) sqlite3_bind_text(stmt, b, pa->text, -1, SQLITE_TRANSIENT);
+        else if (pa->type == WARD_PARAM_INT) sqlite3_bind_int64(stmt, b, pa->i);
+        else sqlite3_bind_double(stmt, b, pa->r);
+    }
+    ward_expr_free(&ex);
     int s;
     while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {
         int64_t k = sqlite3_column_int64(stmt, 0);

@@ -32,7 +32,8 @@ typedef struct {
 int ward_agg_domain(ward_agg_local *out, const char *group_by);
 
 /* Computes sums and counts of `column` (empty: count rows, sums 0) per
- * group. `where` must be empty for now (WARD_EUNSUPPORTED otherwise).
+ * group, over the rows that satisfy `where` (node/query_expr.h; empty for
+ * every row; a bad expression gives its code and the message says where).
  * Returns 0, WARD_ENOTFOUND (no such table or column; ward_store_errmsg
  * names it), WARD_EINVAL (a text column summed, a group-by column that is
  * not a timestamp), WARD_EOVERFLOW (a sum leaves int64), WARD_EIO. */
