@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "error.h"
 
 #ifndef WARD_VERSION
@@ -752,6 +753,11 @@ static void ctl_import(ward_core *c, ward_actions *out, uint64_t client, uint64_
     }
     core_log(c, out, WARD_LOG_INFO, "imported %llu rows into table %s", (unsigned long long)rep.rows_imported,
              req->table);
+    char details[600];
+    snprintf(details, sizeof details, "{\"table\":\"%s\",\"rows\":%llu,\"created\":%s}", req->table,
+             (unsigned long long)rep.rows_imported, rep.created ? "true" : "false");
+    if (ward_audit_append(c->store, NULL, NULL, (int64_t)now, "import", "", details) != WARD_OK)
+        core_log(c, out, WARD_LOG_ERROR, "audit append failed after importing %s", req->table);
     ward_table_info t;
     Ward__Control__ImportResult res;
     ward__control__import_result__init(&res);
@@ -771,6 +777,147 @@ static void ctl_import(ward_core *c, ward_actions *out, uint64_t client, uint64_
     free(cv);
     free(ty);
     if (have_info) ward_table_info_clear(&t);
+}
+
+/* Class shares of the department budget (DECISIONS.md). */
+static double class_share(ward_sensitivity s) {
+    return s == WARD_SENSITIVITY_HIGH ? 0.3 : s == WARD_SENSITIVITY_LOW ? 0.2 : 0.5;
+}
+
+static void ctl_budget(ward_core *c, ward_actions *out, uint64_t client, uint64_t id) {
+    if (!c->store) {
+        core_reply_error(c, out, client, id, WARD_ENOTFOUND, "this node has no database");
+        return;
+    }
+    ward_policy def;
+    const ward_policy *pol = c->cfg.policy;
+    if (!pol) {
+        ward_policy_default(&def, c->cfg.allow_exact);
+        pol = &def;
+    }
+    ward_table_info *tabs = NULL;
+    size_t n = 0;
+    int rc = ward_store_tables(c->store, &tabs, &n);
+    if (rc != WARD_OK) {
+        core_reply_error(c, out, client, id, rc, "cannot list tables: %s", ward_store_errmsg(c->store));
+        return;
+    }
+    Ward__Control__BudgetRow *rv = calloc(n ? n : 1, sizeof *rv);
+    Ward__Control__BudgetRow **rp = calloc(n ? n : 1, sizeof *rp);
+    if (!rv || !rp) {
+        free(rv);
+        free(rp);
+        ward_store_tables_free(tabs, n);
+        core_reply_error(c, out, client, id, WARD_ENOMEM, "out of memory");
+        return;
+    }
+    /* Nothing spends budget yet: only exact aggregates run, which policy
+     * must allow explicitly and which are not DP releases. */
+    for (size_t i = 0; i < n; i++) {
+        ward__control__budget_row__init(&rv[i]);
+        rv[i].table = tabs[i].name;
+        rv[i].sensitivity = to_ctl_sensitivity(tabs[i].sensitivity);
+        rv[i].epsilon_total = pol->epsilon * class_share(tabs[i].sensitivity);
+        rv[i].delta_total = pol->delta * class_share(tabs[i].sensitivity);
+        rp[i] = &rv[i];
+    }
+    Ward__Control__BudgetResult res;
+    ward__control__budget_result__init(&res);
+    res.n_tables = n;
+    res.tables = rp;
+    Ward__Control__Response r;
+    ward__control__response__init(&r);
+    r.id = id;
+    r.result_case = WARD__CONTROL__RESPONSE__RESULT_BUDGET;
+    r.budget = &res;
+    core_reply(c, out, client, &r);
+    free(rv);
+    free(rp);
+    ward_store_tables_free(tabs, n);
+}
+
+typedef struct {
+    Ward__Control__AuditEntry **items;
+    size_t n, cap;
+} audit_list;
+
+static int collect_audit(void *ctx, const ward_audit_entry *e) {
+    audit_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        Ward__Control__AuditEntry **v = realloc(l->items, cap * sizeof *v);
+        if (!v) return WARD_ENOMEM;
+        l->items = v;
+        l->cap = cap;
+    }
+    Ward__Control__AuditEntry *x = calloc(1, sizeof *x);
+    uint8_t *hash = malloc(32);
+    char *kind = strdup(e->kind), *sess = strdup(e->session), *det = strdup(e->details);
+    if (!x || !hash || !kind || !sess || !det) {
+        free(x);
+        free(hash);
+        free(kind);
+        free(sess);
+        free(det);
+        return WARD_ENOMEM;
+    }
+    ward__control__audit_entry__init(x);
+    x->seq = e->seq;
+    x->time_ms = (uint64_t)e->time_ms;
+    x->event = kind;
+    x->session = sess;
+    x->detail = det;
+    memcpy(hash, e->hash, 32);
+    x->hash.data = hash;
+    x->hash.len = 32;
+    l->items[l->n++] = x;
+    return 0;
+}
+
+static void ctl_audit(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
+                      const Ward__Control__AuditRequest *req) {
+    if (!c->store) {
+        core_reply_error(c, out, client, id, WARD_ENOTFOUND, "this node has no database");
+        return;
+    }
+    Ward__Control__AuditResult res;
+    ward__control__audit_result__init(&res);
+    ward_audit_report rep;
+    if (req->verify) {
+        int rc = ward_audit_verify(c->store, &rep);
+        if (rc != WARD_OK) {
+            core_reply_error(c, out, client, id, rc, "cannot verify the audit log: %s",
+                             ward_store_errmsg(c->store));
+            return;
+        }
+        res.verified = 1;
+        res.chain_ok = rep.intact;
+        res.first_bad_seq = rep.first_bad_seq;
+    }
+    audit_list l = {0};
+    int rc = ward_audit_list(c->store, req->since_seq, req->limit, collect_audit, &l);
+    Ward__Control__Response r;
+    ward__control__response__init(&r);
+    r.id = id;
+    if (rc != WARD_OK) {
+        r.error = rc;
+        r.message = (char *)"cannot read the audit log";
+    } else {
+        res.n_entries = l.n;
+        res.entries = l.items;
+        r.result_case = WARD__CONTROL__RESPONSE__RESULT_AUDIT;
+        r.audit = &res;
+        if (req->verify && !rep.intact) r.message = rep.reason;
+    }
+    core_reply(c, out, client, &r);
+    for (size_t i = 0; i < l.n; i++) {
+        free(l.items[i]->event);
+        free(l.items[i]->session);
+        free(l.items[i]->detail);
+        free(l.items[i]->hash.data);
+        free(l.items[i]);
+    }
+    free(l.items);
 }
 
 static void on_ctl_request(ward_core *c, ward_actions *out, uint64_t client, const uint8_t *data,
@@ -796,6 +943,10 @@ static void on_ctl_request(ward_core *c, ward_actions *out, uint64_t client, con
             break;
         case WARD__CONTROL__REQUEST__COMMAND_AGGREGATE:
             agg_start(c, out, client, req->id, req->aggregate, now);
+            break;
+        case WARD__CONTROL__REQUEST__COMMAND_BUDGET: ctl_budget(c, out, client, req->id); break;
+        case WARD__CONTROL__REQUEST__COMMAND_AUDIT:
+            ctl_audit(c, out, client, req->id, req->audit);
             break;
         case WARD__CONTROL__REQUEST__COMMAND_SHUTDOWN: {
             Ward__Control__ShutdownResult sr;

@@ -27,6 +27,7 @@
 
 #include "rng.h"
 #include "roster.h"
+#include "policy.h"
 #include "store.h"
 
 typedef struct ward_core ward_core;
@@ -96,7 +97,9 @@ typedef struct {
     uint32_t backoff_min_ms;          /* reconnect backoff (default 100) */
     uint32_t backoff_max_ms;          /* cap (default 5000) */
     uint32_t session_timeout_ms;      /* a phase of a session (default 10000) */
-    int allow_exact;                  /* policy: exact (non-DP) results may leave */
+    int allow_exact;                  /* exact (non-DP) results may leave (no policy) */
+    const ward_policy *policy;        /* borrowed; NULL: allow every roster peer,
+                                         exact results per allow_exact */
 } ward_core_config;
 
 /* Creates a core. rng is borrowed and must outlive the core (the driver

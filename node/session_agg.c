@@ -272,10 +272,32 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
                  "node yet; only --exact aggregates", c->name);
         return WARD_EUNSUPPORTED;
     }
-    if (!c->cfg.allow_exact) {
+    int exact_ok = c->cfg.policy ? c->cfg.policy->exact : c->cfg.allow_exact;
+    if (!exact_ok) {
         *reason = WARD__WIRE__REASON__REASON_POLICY;
-        snprintf(why, why_cap, "%s: policy forbids exact results (allow_exact = no)", c->name);
+        snprintf(why, why_cap, "%s: policy forbids exact results", c->name);
         return WARD_EINVAL;
+    }
+    /* Every other party that receives the result must be allowed to use
+     * the table and columns for this operation. */
+    for (size_t i = 0; c->cfg.policy && i < s->n; i++) {
+        if (i == s->me || !s->is_output[i]) continue;
+        const char *who = c->roster->members[s->party[i]].name;
+        const char *op = op_name(a->op);
+        const char *col = a->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ? "" : a->column;
+        char rule[200], key_col[WARD_STORE_NAME_MAX + 1] = "";
+        int ok = ward_policy_allows(c->cfg.policy, rule, sizeof rule, who, a->table, col, op);
+        const char *open = strchr(a->group_by, '('), *close = strrchr(a->group_by, ')');
+        if (ok && open && close && close > open && (size_t)(close - open - 1) < sizeof key_col) {
+            memcpy(key_col, open + 1, (size_t)(close - open - 1));
+            key_col[close - open - 1] = '\0';
+            ok = ward_policy_allows(c->cfg.policy, rule, sizeof rule, who, a->table, key_col, op);
+        }
+        if (!ok) {
+            *reason = WARD__WIRE__REASON__REASON_POLICY;
+            snprintf(why, why_cap, "%s: %s", c->name, rule);
+            return WARD_EINVAL;
+        }
     }
     if (!c->store) {
         *reason = WARD__WIRE__REASON__REASON_UNKNOWN_TABLE;
