@@ -6,6 +6,7 @@
 
 #include "bench.h"
 #include "cmd_circuit.h"
+#include "cmd_node.h"
 #include "error.h"
 #include "keyfile.h"
 #include "rng.h"
@@ -21,6 +22,19 @@ static void usage(FILE *out) {
           "commands:\n"
           "  keygen --out DIR              write an X25519 key pair: DIR/key (0600)\n"
           "                                and DIR/key.pub\n"
+          "  init --dir D --name NAME --listen HOST:PORT\n"
+          "                                make a node directory; prints its roster entry\n"
+          "  node --config DIR/node.conf   run a node in the foreground (SIGTERM stops it)\n"
+          "  sim up --nodes N --dir D [--base-port P]\n"
+          "                                start N local nodes node1..nodeN on 127.0.0.1\n"
+          "  sim down --dir D              stop them (the data stays)\n"
+          "  --node X status|peers|tables|budget|audit [--verify] [--json]\n"
+          "  --node X import TABLE FILE.csv [--sensitivity high|medium|low]\n"
+          "  --node X sum|count|mean|histogram TABLE.COLUMN --parties LIST|all\n"
+          "           [--where EXPR] [--group-by KEY] [--output LIST]\n"
+          "           [--epsilon E] [--delta D] [--exact] [--json]\n"
+          "                                talk to the node X (a node directory or its\n"
+          "                                control socket)\n"
           "  selftest noise-vectors FILE   run a Noise test-vector file (JSON);\n"
           "                                prints 'N passed, N failed, N skipped'\n"
           "  circuit info FILE             gate counts, inputs and outputs of a\n"
@@ -87,6 +101,10 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "selftest") == 0) return cmd_selftest(argc - 2, argv + 2);
     if (strcmp(cmd, "circuit") == 0) return ward_cmd_circuit(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return ward_bench_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "node") == 0) return ward_cmd_node(argc - 2, argv + 2);
+    if (strcmp(cmd, "init") == 0) return ward_cmd_init(argc - 2, argv + 2);
+    if (strcmp(cmd, "sim") == 0) return ward_cmd_sim(argc - 2, argv + 2);
+    if (strcmp(cmd, "--node") == 0) return ward_cmd_ctl(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ward %s\n", WARD_VERSION);
         return 0;
