@@ -14,6 +14,7 @@
 #include "driver.h"
 #include "error.h"
 #include "keyfile.h"
+#include "policy.h"
 #include "rng.h"
 #include "roster.h"
 
@@ -145,6 +146,19 @@ int ward_cmd_init(int argc, char **argv) {
         conf.allow_exact = 0; /* a real department: every release is DP */
         snprintf(conf_path, sizeof conf_path, "%s/node.conf", real);
         rc = ward_conf_write(&conf, conf_path);
+    }
+    if (rc == WARD_OK) {
+        /* The strict default policy (DECISIONS.md): every roster peer may
+         * use every table, but only in differentially private releases. */
+        char pol_path[PATH_MAX + 16];
+        snprintf(pol_path, sizeof pol_path, "%s/policy", real);
+        FILE *pf = fopen(pol_path, "wx");
+        if (pf) {
+            fputs(ward_policy_default_text(0), pf);
+            if (fclose(pf) != 0) rc = WARD_EIO;
+        } else if (errno != EEXIST) {
+            rc = WARD_EIO;
+        }
     }
     if (rc != WARD_OK) {
         fprintf(stderr, "ward: error: cannot write %s: %s\n", conf_path,

@@ -24,6 +24,7 @@
 #include "ctl_client.h"
 #include "error.h"
 #include "keyfile.h"
+#include "policy.h"
 #include "rng.h"
 #include "roster.h"
 
@@ -291,6 +292,12 @@ static int city_create(city *c) {
         char cp[PATH_MAX + 64];
         node_path(cp, sizeof cp, c, k, "node.conf");
         rc = ward_conf_write(&conf, cp);
+        if (rc == WARD_OK) {
+            const char *pol = ward_policy_default_text(1);
+            node_path(cp, sizeof cp, c, k, "policy");
+            rc = write_file_excl(cp, pol, strlen(pol), 0644);
+            if (rc == WARD_ESTATE) rc = WARD_OK; /* a restarted city keeps its policy */
+        }
         if (rc != WARD_OK) {
             fprintf(stderr, "ward: error: cannot write %s: %s\n", cp, ward_strerror(rc));
             break;

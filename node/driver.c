@@ -23,6 +23,7 @@
 #include "error.h"
 #include "keyfile.h"
 #include "rng.h"
+#include "policy.h"
 #include "roster.h"
 #include "store.h"
 
@@ -196,6 +197,8 @@ struct ward_driver {
     ward_core *core;
     ward_actions acts;
     uint8_t priv[WARD_KEY_BYTES];
+    ward_policy policy;  /* from DIR/policy when present */
+    int has_policy;
 
     int log_fd;          /* -1: none */
     int log_stderr;      /* echo log lines to stderr */
@@ -1182,6 +1185,36 @@ static int listen_control(ward_driver *d, char *msg, size_t msg_cap) {
     return WARD_OK;
 }
 
+/* DIR/policy, when present, is the node's policy (node/policy.h); without
+ * it every roster peer may use every table and allow_exact decides. */
+static int load_policy(ward_driver *d, char *msg, size_t msg_cap) {
+    char path[WARD_CONF_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s%spolicy", d->conf.dir, d->conf.dir[0] ? "/" : "");
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return WARD_OK;
+        snprintf(msg, msg_cap, "cannot read %s: %s", path, strerror(errno));
+        return WARD_EIO;
+    }
+    static char text[256 * 1024];
+    size_t len = fread(text, 1, sizeof text, f);
+    int too_big = len == sizeof text;
+    fclose(f);
+    if (too_big) {
+        snprintf(msg, msg_cap, "%s: larger than %zu bytes", path, sizeof text - 1);
+        return WARD_ETOOBIG;
+    }
+    size_t line = 0;
+    char why[128];
+    int rc = ward_policy_parse(&d->policy, &line, why, sizeof why, text, len);
+    if (rc != WARD_OK) {
+        snprintf(msg, msg_cap, "%s:%zu: %s", path, line, why);
+        return rc;
+    }
+    d->has_policy = 1;
+    return WARD_OK;
+}
+
 static int load_identity(ward_driver *d, char *msg, size_t msg_cap) {
     const ward_conf *cf = &d->conf;
     char *text = NULL;
@@ -1259,6 +1292,8 @@ static int setup(ward_driver *d, char *msg, size_t msg_cap, const char *conf_pat
     if (rc != WARD_OK) return rc;
     rc = load_identity(d, msg, msg_cap);
     if (rc != WARD_OK) return rc;
+    rc = load_policy(d, msg, msg_cap);
+    if (rc != WARD_OK) return rc;
 
     if (uv_loop_init(&d->loop) != 0) {
         snprintf(msg, msg_cap, "cannot create the event loop");
@@ -1313,6 +1348,7 @@ static int setup(ward_driver *d, char *msg, size_t msg_cap, const char *conf_pat
     cfg.idle_timeout_ms = d->conf.idle_timeout_ms;
     cfg.session_timeout_ms = d->conf.session_timeout_ms;
     cfg.allow_exact = d->conf.allow_exact;
+    cfg.policy = d->has_policy ? &d->policy : NULL;
     rc = ward_core_new(&d->core, &d->acts, &cfg, &d->rng, now_ms(d));
     sodium_memzero(d->priv, sizeof d->priv); /* the core keeps its own copy */
     if (rc != WARD_OK) {
