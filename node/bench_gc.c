@@ -1,0 +1,474 @@
+/* `ward bench gc` and `ward bench ot`: garbling and oblivious transfer.
+ *
+ * gc figures (the AES-128 circuit of tests/vectors/bristol, 6400 AND):
+ *   garble_and_per_s     AND gates per second garbling the whole circuit on
+ *                        one core (ward_garbler_next over every gate, XOR
+ *                        and INV included; setup excluded), anchored by the
+ *                        bound of 4 fixed-key AES blocks per AND: the
+ *                        blocks/s of the same hash code (ward_tccrh_hash_seq
+ *                        over 16 KiB batches) measured in the same run, / 4;
+ *   eval_and_per_s       the same for evaluation, bound blocks/s / 2;
+ *   garble_ns_per_and, eval_ns_per_and   the same runs in ns per AND, beside
+ *                        EMP-toolkit's figures on this machine type
+ *                        (quoted, REFERENCE-FIGURES.md);
+ *   hash_blocks_per_s    the AES bound itself;
+ *   garble_aes128_us, eval_aes128_us   one whole garbling / evaluation of
+ *                        the circuit including setup (allocation, circuit
+ *                        check, input labels).
+ * ot figures (one process: both parties' work on one core, no network):
+ *   base_ot_128_ms       128 Masny-Rindal base OTs, both sides;
+ *   iknp_ot_per_s        random OTs per second through IKNP with the KOS
+ *                        check (extension, check, and hashing on both
+ *                        sides), beside EMP's two-process figure (quoted);
+ *   iknp_cot_per_s, iknp_chosen_ot_per_s   correlated (no hashing) and
+ *                        chosen-message OTs the same way.
+ * The gc rates are medians over 1000 runs (100 with --quick) of one whole
+ * pass over the circuit; the AES bound is the best of several 16 KiB-batch
+ * timings, taken before, between and after them. The circuit is first put
+ * in the batch-friendly gate order of ward_gc_reorder_var(), as a session
+ * would; *_file_order figures give the same measurements in the file's
+ * order. base OT is the median of several runs, IKNP the best of several
+ * batches of 2^16-OT extensions; --quick runs fewer.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "circuit.h"
+#include "error.h"
+#include "garble.h"
+#include "gc_hash.h"
+#include "ot_base.h"
+#include "ot_ext.h"
+#include "rng.h"
+
+static const char anchor_emp_gc[] = "EMP-toolkit 0.3.0, same machine type (REFERENCE-FIGURES.md), quoted";
+static const char anchor_garble[] = "4 fixed-key AES blocks per AND (same AES code), same run";
+static const char anchor_eval[] = "2 fixed-key AES blocks per AND (same AES code), same run";
+static const char anchor_emp_ot[] =
+    "EMP 0.3.0, 2 processes on loopback, quoted; ours: one process, no network";
+static const char anchor_emp_base[] = "EMP 0.3.0, 2 processes on loopback, quoted (REFERENCE-FIGURES.md)";
+
+/* ---- loading the AES circuit -------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1 << 20;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        if (got == 0) break;
+        n += got;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* $WARD_VECTORS/bristol, then tests/vectors/bristol from the working
+ * directory, then from the source tree the executable was built in. */
+static int load_aes(ward_circuit *c) {
+    char path[PATH_MAX + 64];
+    char *text = NULL;
+    size_t len = 0;
+    const char *env = getenv("WARD_VECTORS");
+    if (env) {
+        snprintf(path, sizeof path, "%s/bristol/aes_128.txt", env);
+        text = read_file(path, &len);
+    }
+    if (!text) text = read_file("tests/vectors/bristol/aes_128.txt", &len);
+    if (!text) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = '\0';
+            char *slash = strrchr(exe, '/');
+            if (slash) *slash = '\0';
+            snprintf(path, sizeof path, "%s/../../tests/vectors/bristol/aes_128.txt", exe);
+            text = read_file(path, &len);
+        }
+    }
+    if (!text) {
+        fprintf(stderr, "ward: bench gc: cannot find tests/vectors/bristol/aes_128.txt "
+                        "(run from the source tree or set WARD_VECTORS)\n");
+        return WARD_ENOTFOUND;
+    }
+    int rc = ward_circuit_parse_var(c, NULL, text, len);
+    free(text);
+    return rc;
+}
+
+/* ---- gc -------------------------------------------------------------------- */
+
+static double time_hash_blocks(size_t reps, int batches) {
+    enum { NB = 1024 }; /* 16 KiB */
+    ward_block *buf = aligned_alloc(64, NB * sizeof(ward_block));
+    if (!buf) return 0;
+    memset(buf, 0x5a, NB * sizeof(ward_block));
+    uint8_t key[16] = {1};
+    ward_tccrh h;
+    if (ward_tccrh_init(&h, key) != WARD_OK) {
+        free(buf);
+        return 0;
+    }
+    double best = 1e300;
+    for (int b = 0; b < batches; b++) {
+        double t0 = ward_bench_now();
+        for (size_t i = 0; i < reps; i++) {
+            ward_tccrh_hash_seq(&h, buf, buf, NB, i * NB);
+            ward_bench_sink(buf, NB * sizeof(ward_block));
+        }
+        double dt = ward_bench_now() - t0;
+        if (dt < best) best = dt;
+    }
+    free(buf);
+    return (double)reps * NB / best;
+}
+
+typedef struct {
+    const ward_circuit *c;
+    uint8_t *tables;
+    uint8_t key[WARD_GC_KEY_BYTES];
+    ward_block *inputs; /* active labels of every input wire */
+    uint8_t *decode;
+} gc_run;
+
+/* Garbles c once, keeping tables, key, active input labels, decoding bits. */
+static int garble_once(gc_run *g, ward_rng *rng) {
+    ward_garbler gb;
+    const ward_circuit *c = g->c;
+    int rc = ward_garbler_init(&gb, c, rng);
+    if (rc != WARD_OK) return rc;
+    uint8_t *bits = calloc(c->input_bits, 1);
+    if (!bits) {
+        ward_garbler_free(&gb);
+        return WARD_ENOMEM;
+    }
+    for (uint32_t i = 0; i < c->input_bits; i++) bits[i] = (uint8_t)(ward_rng_u64(rng) & 1);
+    rc = ward_garbler_encode(&gb, g->inputs, 0, bits, c->input_bits);
+    free(bits);
+    size_t len = 0;
+    if (rc == WARD_OK) rc = ward_garbler_hash_key(&gb, g->key);
+    if (rc == WARD_OK)
+        rc = ward_garbler_next(&gb, g->tables, ward_gc_table_bytes(c) + WARD_GC_TABLE_BYTES, &len);
+    if (rc == WARD_OK && !ward_garbler_done(&gb)) rc = WARD_ESTATE;
+    if (rc == WARD_OK) rc = ward_garbler_decode_bits(&gb, g->decode, c->output_bits);
+    ward_garbler_free(&gb);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* Median seconds of one ward_garbler_next over the whole circuit (setup
+ * outside the clock), and of one whole garbling with setup, over n runs.
+ * Medians rather than sums: on a shared machine a run that another process
+ * interrupts then moves the figure by one sample, not by its delay. */
+static int time_garble(gc_run *g, ward_rng *rng, size_t n, double *run, double *whole) {
+    const ward_circuit *c = g->c;
+    size_t cap = ward_gc_table_bytes(c) + WARD_GC_TABLE_BYTES;
+    double *tr = malloc(n * sizeof *tr), *tw = malloc(n * sizeof *tw);
+    int rc = tr && tw ? WARD_OK : WARD_ENOMEM;
+    for (size_t i = 0; i < n && rc == WARD_OK; i++) {
+        ward_garbler gb;
+        double t0 = ward_bench_now();
+        rc = ward_garbler_init(&gb, c, rng);
+        if (rc != WARD_OK) break;
+        double t1 = ward_bench_now();
+        size_t len = 0;
+        rc = ward_garbler_next(&gb, g->tables, cap, &len);
+        double t2 = ward_bench_now();
+        ward_bench_sink(g->tables, len);
+        ward_garbler_free(&gb);
+        double t3 = ward_bench_now();
+        tr[i] = t2 - t1;
+        tw[i] = t3 - t0;
+    }
+    if (rc == WARD_OK) {
+        *run = median(tr, n);
+        *whole = median(tw, n);
+    }
+    free(tr);
+    free(tw);
+    return rc;
+}
+
+/* The same for evaluation; *correct is cleared if two runs disagree. */
+static int time_eval(gc_run *g, size_t n, double *run, double *whole, int *correct) {
+    const ward_circuit *c = g->c;
+    size_t bytes = ward_gc_table_bytes(c);
+    uint8_t *out = malloc(c->output_bits), *want = malloc(c->output_bits);
+    double *tr = malloc(n * sizeof *tr), *tw = malloc(n * sizeof *tw);
+    int rc = out && want && tr && tw ? WARD_OK : WARD_ENOMEM;
+    for (size_t i = 0; i < n && rc == WARD_OK; i++) {
+        ward_evaluator ev;
+        double t0 = ward_bench_now();
+        rc = ward_evaluator_init(&ev, c, g->key);
+        if (rc == WARD_OK) rc = ward_evaluator_set_input_labels(&ev, 0, g->inputs, c->input_bits);
+        double t1 = ward_bench_now();
+        if (rc == WARD_OK) rc = ward_evaluator_feed(&ev, g->tables, bytes);
+        double t2 = ward_bench_now();
+        if (rc == WARD_OK) rc = ward_evaluator_decode(&ev, out, c->output_bits, g->decode, c->output_bits);
+        ward_evaluator_free(&ev);
+        double t3 = ward_bench_now();
+        if (i == 0) memcpy(want, out, c->output_bits);
+        else *correct &= memcmp(want, out, c->output_bits) == 0;
+        tr[i] = t2 - t1;
+        tw[i] = t3 - t0;
+    }
+    if (rc == WARD_OK) {
+        *run = median(tr, n);
+        *whole = median(tw, n);
+    }
+    free(out);
+    free(want);
+    free(tr);
+    free(tw);
+    return rc;
+}
+
+/* Garbling and evaluation rates (AND/s) of c, and one whole run of each
+ * including setup (seconds). */
+typedef struct {
+    double garble, eval, garble_whole, eval_whole;
+} gc_rates;
+
+static int measure_gc(const ward_circuit *c, ward_rng *rng, size_t runs, gc_rates *out) {
+    int rc = WARD_OK;
+    gc_run g = {c, NULL, {0}, NULL, NULL};
+    g.tables = malloc(ward_gc_table_bytes(c) + WARD_GC_TABLE_BYTES);
+    g.inputs = aligned_alloc(64, ((size_t)c->input_bits * sizeof(ward_block) + 63) & ~(size_t)63);
+    g.decode = malloc(c->output_bits);
+    if (!g.tables || !g.inputs || !g.decode) rc = WARD_ENOMEM;
+    double tg = 0, te = 0;
+    int correct = 1;
+    if (rc == WARD_OK) rc = time_garble(&g, rng, runs, &tg, &out->garble_whole);
+    if (rc == WARD_OK) rc = garble_once(&g, rng);
+    if (rc == WARD_OK) rc = time_eval(&g, runs, &te, &out->eval_whole, &correct);
+    if (rc == WARD_OK && !correct) {
+        fprintf(stderr, "ward: bench gc: evaluations disagree\n");
+        rc = WARD_ESTATE;
+    }
+    out->garble = (double)c->and_count / tg;
+    out->eval = (double)c->and_count / te;
+    free(g.tables);
+    free(g.inputs);
+    free(g.decode);
+    return rc;
+}
+
+int ward_bench_gc(ward_bench_report *r) {
+    int rc = ward_gc_cpu_check();
+    if (rc != WARD_OK) return rc;
+    ward_circuit file, c;
+    rc = load_aes(&file);
+    if (rc != WARD_OK) return rc;
+    rc = load_aes(&c);
+    if (rc == WARD_OK) rc = ward_gc_reorder_var(&c);
+    if (rc != WARD_OK) {
+        ward_circuit_free(&file);
+        ward_circuit_free(&c);
+        return rc;
+    }
+    const int batches = r->quick ? 3 : 5;
+    const size_t reps = r->quick ? 30 : 200, runs = r->quick ? 100 : 1000;
+
+    ward_rng rng;
+    ward_rng_init_u64(&rng, 0x62656e6367ull);
+    /* The AES bound is measured before, between and after the garbling
+     * runs and the best counts: on a shared machine a burst of load on
+     * the sibling core would otherwise lower the bound and flatter the
+     * ratios. */
+    double blocks = time_hash_blocks(reps * 4, batches), b2;
+    gc_rates ro, fo;
+    rc = measure_gc(&c, &rng, runs, &ro);
+    b2 = time_hash_blocks(reps * 4, batches);
+    if (b2 > blocks) blocks = b2;
+    if (rc == WARD_OK) rc = measure_gc(&file, &rng, runs, &fo);
+    b2 = time_hash_blocks(reps * 4, batches);
+    if (b2 > blocks) blocks = b2;
+    if (rc == WARD_OK) {
+        ward_bench_add(r, "garble_and_per_s", ro.garble, "AND/s", anchor_garble, blocks / 4);
+        ward_bench_add(r, "eval_and_per_s", ro.eval, "AND/s", anchor_eval, blocks / 2);
+        ward_bench_add(r, "garble_ns_per_and", 1e9 / ro.garble, "ns", anchor_emp_gc, 30.4);
+        ward_bench_add(r, "eval_ns_per_and", 1e9 / ro.eval, "ns", anchor_emp_gc, 27.0);
+        ward_bench_add(r, "hash_blocks_per_s", blocks, "blocks/s", NULL, 0);
+        ward_bench_add(r, "garble_aes128_us", ro.garble_whole * 1e6, "us", NULL, 0);
+        ward_bench_add(r, "eval_aes128_us", ro.eval_whole * 1e6, "us", NULL, 0);
+        ward_bench_add(r, "garble_and_per_s_file_order", fo.garble, "AND/s", anchor_garble,
+                       blocks / 4);
+        ward_bench_add(r, "eval_and_per_s_file_order", fo.eval, "AND/s", anchor_eval, blocks / 2);
+    }
+    ward_rng_clear(&rng);
+    ward_circuit_free(&c);
+    ward_circuit_free(&file);
+    return rc;
+}
+
+/* ---- ot -------------------------------------------------------------------- */
+
+static int base_ot_once(ward_rng *rng, double *secs) {
+    uint8_t sid[32] = {'b', 'e', 'n', 'c', 'h'}, delta[16], B[32];
+    ward_block k0[128], k1[128], kr[128];
+    uint8_t *msg = malloc(WARD_BASEOT_RECV_MSG_BYTES(128));
+    if (!msg) return WARD_ENOMEM;
+    ward_rng_bytes(rng, delta, sizeof delta);
+    ward_baseot_sender s;
+    ward_baseot_receiver rv;
+    size_t len = 0;
+    double t0 = ward_bench_now();
+    int rc = ward_baseot_sender_init(&s, rng, sid, 128);
+    if (rc == WARD_OK) rc = ward_baseot_receiver_init(&rv, rng, sid, delta, 128);
+    if (rc == WARD_OK) rc = ward_baseot_receiver_msg(&rv, msg, WARD_BASEOT_RECV_MSG_BYTES(128), &len);
+    if (rc == WARD_OK) rc = ward_baseot_sender_msg(&s, B);
+    if (rc == WARD_OK) rc = ward_baseot_sender_finish(&s, k0, k1, 128, msg, len);
+    if (rc == WARD_OK) rc = ward_baseot_receiver_finish(&rv, kr, 128, B, 32);
+    *secs = ward_bench_now() - t0;
+    ward_baseot_sender_clear(&s);
+    ward_baseot_receiver_clear(&rv);
+    free(msg);
+    return rc;
+}
+
+enum { OT_COT = 0, OT_RANDOM = 1, OT_CHOSEN = 2 };
+
+typedef struct {
+    ward_otx_sender s;
+    ward_otx_receiver rv;
+    size_t m;
+    uint8_t *u, *choices, *y;
+    ward_block *t, *q, *o0, *o1;
+    uint64_t index;
+} ot_ctx;
+
+/* One extension of x->m OTs of the given kind, both sides. */
+static int ot_round(ot_ctx *x, ward_rng *rng, int kind) {
+    uint8_t chal[16], chk[32];
+    size_t m = x->m, ulen = ward_otx_u_bytes(m);
+    int rc = ward_otx_recv_extend(&x->rv, rng, x->u, ulen, x->t, x->choices, m);
+    if (rc == WARD_OK) rc = ward_otx_send_extend(&x->s, rng, x->q, chal, m, x->u, ulen);
+    if (rc == WARD_OK) rc = ward_otx_recv_check(&x->rv, chk, x->t, x->choices, m, chal, 16);
+    if (rc == WARD_OK) rc = ward_otx_send_verify(&x->s, x->q, m, chk, 32);
+    if (rc == WARD_OK && kind == OT_RANDOM) {
+        rc = ward_otx_send_random(&x->s, x->o0, x->o1, x->q, m, x->index);
+        if (rc == WARD_OK) rc = ward_otx_recv_random(&x->rv, x->t, x->t, m, x->index);
+    }
+    if (rc == WARD_OK && kind == OT_CHOSEN) {
+        /* the messages: whatever o0 and o1 hold */
+        rc = ward_otx_send_chosen(&x->s, x->y, 32 * m, x->o0, x->o1, x->q, m, x->index);
+        if (rc == WARD_OK)
+            rc = ward_otx_recv_chosen(&x->rv, x->t, x->choices, x->t, m, x->index, x->y, 32 * m);
+    }
+    x->index += m;
+    ward_bench_sink(x->t, m * sizeof(ward_block));
+    ward_bench_sink(x->o1, m * sizeof(ward_block));
+    return rc;
+}
+
+static int time_ot(ot_ctx *x, ward_rng *rng, int kind, int reps, int batches, double *rate) {
+    double best = 1e300;
+    for (int b = 0; b < batches; b++) {
+        double t0 = ward_bench_now();
+        for (int i = 0; i < reps; i++) {
+            int rc = ot_round(x, rng, kind);
+            if (rc != WARD_OK) return rc;
+        }
+        double dt = ward_bench_now() - t0;
+        if (dt < best) best = dt;
+    }
+    *rate = (double)x->m * reps / best;
+    return WARD_OK;
+}
+
+int ward_bench_ot(ward_bench_report *r) {
+    int rc = ward_gc_cpu_check();
+    if (rc != WARD_OK) return rc;
+    ward_rng rng;
+    ward_rng_init_u64(&rng, 0x62656e636f74ull);
+
+    /* base OT: median of several runs */
+    enum { MAX_RUNS = 15 };
+    double runs[MAX_RUNS];
+    int nruns = r->quick ? 5 : MAX_RUNS;
+    for (int i = 0; i < nruns && rc == WARD_OK; i++) rc = base_ot_once(&rng, &runs[i]);
+    if (rc != WARD_OK) {
+        ward_rng_clear(&rng);
+        return rc;
+    }
+    qsort(runs, (size_t)nruns, sizeof runs[0], cmp_double);
+    ward_bench_add(r, "base_ot_128_ms", runs[nruns / 2] * 1e3, "ms", anchor_emp_base, 10.1);
+
+    /* IKNP: extensions of 2^16 OTs, each with its own KOS check (the
+     * padding costs 0.4%), so that both parties' rows stay in cache as
+     * they would in a pipelined run; 2^22 OTs per timed batch (2^20 with
+     * --quick). */
+    ot_ctx x;
+    memset(&x, 0, sizeof x);
+    x.m = 1u << 16;
+    size_t m = x.m;
+    x.u = malloc(ward_otx_u_bytes(m));
+    x.choices = malloc(m / 8);
+    x.y = malloc(32 * m);
+    x.t = aligned_alloc(64, m * sizeof(ward_block));
+    x.q = aligned_alloc(64, m * sizeof(ward_block));
+    x.o0 = aligned_alloc(64, m * sizeof(ward_block));
+    x.o1 = aligned_alloc(64, m * sizeof(ward_block));
+    if (!x.u || !x.choices || !x.y || !x.t || !x.q || !x.o0 || !x.o1) rc = WARD_ENOMEM;
+    if (rc == WARD_OK) {
+        ward_block s0[128], s1[128], ss[128], delta;
+        uint8_t sid[32] = {'b', 'e', 'n', 'c', 'h'};
+        ward_rng_bytes(&rng, delta.b, 16);
+        delta.b[0] |= 1;
+        ward_rng_bytes(&rng, (uint8_t *)s0, sizeof s0);
+        ward_rng_bytes(&rng, (uint8_t *)s1, sizeof s1);
+        for (int j = 0; j < 128; j++) ss[j] = ((delta.b[j / 8] >> (j % 8)) & 1) ? s1[j] : s0[j];
+        ward_rng_bytes(&rng, x.choices, m / 8);
+        memset(x.o0, 0x11, m * sizeof(ward_block));
+        memset(x.o1, 0x22, m * sizeof(ward_block));
+        rc = ward_otx_sender_init(&x.s, sid, &delta, ss);
+        if (rc == WARD_OK) rc = ward_otx_receiver_init(&x.rv, sid, s0, s1);
+    }
+    const int batches = r->quick ? 2 : 5, reps = r->quick ? 16 : 64;
+    double cot = 0, rot = 0, chosen = 0;
+    if (rc == WARD_OK) rc = ot_round(&x, &rng, OT_RANDOM); /* warm up */
+    if (rc == WARD_OK) rc = time_ot(&x, &rng, OT_RANDOM, reps, batches, &rot);
+    if (rc == WARD_OK) rc = time_ot(&x, &rng, OT_COT, reps, batches, &cot);
+    if (rc == WARD_OK) rc = time_ot(&x, &rng, OT_CHOSEN, reps, batches, &chosen);
+    if (rc == WARD_OK) {
+        ward_bench_add(r, "iknp_ot_per_s", rot, "OT/s", anchor_emp_ot, 34.6e6);
+        ward_bench_add(r, "iknp_cot_per_s", cot, "OT/s", anchor_emp_ot, 56.3e6);
+        ward_bench_add(r, "iknp_chosen_ot_per_s", chosen, "OT/s", anchor_emp_ot, 24.1e6);
+    }
+    ward_otx_sender_clear(&x.s);
+    ward_otx_receiver_clear(&x.rv);
+    free(x.u);
+    free(x.choices);
+    free(x.y);
+    free(x.t);
+    free(x.q);
+    free(x.o0);
+    free(x.o1);
+    ward_rng_clear(&rng);
+    return rc;
+}
