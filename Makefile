@@ -5,17 +5,19 @@
 #   make bench   run every benchmark and print figures beside their anchors
 #   make fuzz    build the libFuzzer harnesses with clang, run each briefly
 #   make test-asan  the test suite under AddressSanitizer + UBSan
+#   make soak    the simulator's swarm test over $(SOAK_SEEDS) seeds
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 MESON_OPTS ?=
-BENCHES = field noise
-FUZZERS = noise_read envelope frame circuit csv roster where
+BENCHES = field noise dp gc ot sim agg
+FUZZERS = noise_read envelope frame circuit csv roster where conf ot scenario
+SOAK_SEEDS ?= 10000
 WARD = $(BUILD)/ward
 
-.PHONY: all deps build test test-asan bench bench-quick fuzz demo clean
+.PHONY: all deps build test test-asan soak bench bench-quick fuzz demo clean
 
 all: build
 
@@ -31,6 +33,7 @@ build: deps $(BUILD)/build.ninja
 test: build
 	@meson test -C $(BUILD) --print-errorlogs --num-processes 2 >$(BUILD)/test-output.txt 2>&1; \
 	  sed '/^Ok:/,$$d' $(BUILD)/test-output.txt | grep -v '^$$'; \
+	  grep -h -E '^(swarm|injected bug)' $(BUILD)/meson-logs/testlog.txt; \
 	  tools/summarize.py $(BUILD)/meson-logs/testlog.json
 
 $(ASAN_BUILD)/build.ninja:
@@ -41,7 +44,13 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	@meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
 	  >$(ASAN_BUILD)/test-output.txt 2>&1; \
 	  sed '/^Ok:/,$$d' $(ASAN_BUILD)/test-output.txt | grep -v '^$$'; \
+	  grep -h -E '^(swarm|injected bug)' $(ASAN_BUILD)/meson-logs/testlog.txt; \
 	  tools/summarize.py $(ASAN_BUILD)/meson-logs/testlog.json
+
+# The simulator's swarm test over many seeds (a failing seed prints the
+# command that replays it); WARD_SWARM_START picks the first seed.
+soak: build
+	WARD_SWARM_SEEDS=$(SOAK_SEEDS) $(BUILD)/tests/test_swarm
 
 bench: build
 	@for b in $(BENCHES); do $(WARD) bench $$b || exit 1; done

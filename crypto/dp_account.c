@@ -505,16 +505,9 @@ int ward_dp_ddg_rho(double *rho, uint64_t sigma2_num, uint64_t sigma2_den,
     return out_up(rho, z * z / 2);
 }
 
-int ward_dp_ddg_calibrate(ward_dp_ddg *out, double epsilon, double delta,
-                          double sensitivity, uint32_t parties, uint32_t colluding) {
-    WARD_ARG_CHECK(out != NULL && fin_nonneg(epsilon) && open01(delta));
-    WARD_ARG_CHECK(fin_pos(sensitivity));
-    WARD_ARG_CHECK(parties >= 1 && parties <= WARD_DP_MAX_PARTIES && colluding < parties);
-    uint32_t h = parties - colluding;
-    double rho_t;
-    int rc = ward_dp_cdp_rho(&rho_t, epsilon, delta);
-    if (rc != WARD_OK) return rc;
-
+/* The search of ward_dp_ddg_calibrate for an allowance rho_t > 0. */
+static int ddg_sigma2_for_rho(uint64_t *num, uint64_t *den_out, double rho_t, double sensitivity,
+                              uint32_t h) {
     /* tau >= 0, so sigma^2 >= D^2 / (2 h rho_t); then search the rationals
      * num/den above that bound for the smallest that meets rho_t (rho
      * falls as sigma grows). */
@@ -541,6 +534,34 @@ int ward_dp_ddg_calibrate(ward_dp_ddg *out, double epsilon, double delta,
         if (ward_dp_ddg_rho(&r, mid, den, sensitivity, h) == WARD_OK && r <= rho_t) hi = mid;
         else lo = mid;
     }
+    *num = hi;
+    *den_out = den;
+    return WARD_OK;
+}
+
+int ward_dp_ddg_sigma2_for_rho(uint64_t *sigma2_num, uint64_t *sigma2_den, double rho,
+                               double sensitivity, uint32_t honest) {
+    WARD_ARG_CHECK(sigma2_num != NULL && sigma2_den != NULL && fin_pos(rho));
+    WARD_ARG_CHECK(fin_pos(sensitivity) && honest >= 1 && honest <= WARD_DP_MAX_PARTIES);
+    uint64_t num, den;
+    int rc = ddg_sigma2_for_rho(&num, &den, rho, sensitivity, honest);
+    if (rc != WARD_OK) return rc;
+    *sigma2_num = num;
+    *sigma2_den = den;
+    return WARD_OK;
+}
+
+int ward_dp_ddg_calibrate(ward_dp_ddg *out, double epsilon, double delta,
+                          double sensitivity, uint32_t parties, uint32_t colluding) {
+    WARD_ARG_CHECK(out != NULL && fin_nonneg(epsilon) && open01(delta));
+    WARD_ARG_CHECK(fin_pos(sensitivity));
+    WARD_ARG_CHECK(parties >= 1 && parties <= WARD_DP_MAX_PARTIES && colluding < parties);
+    uint32_t h = parties - colluding;
+    double rho_t;
+    int rc = ward_dp_cdp_rho(&rho_t, epsilon, delta);
+    if (rc != WARD_OK) return rc;
+    uint64_t hi, den;
+    if ((rc = ddg_sigma2_for_rho(&hi, &den, rho_t, sensitivity, h)) != WARD_OK) return rc;
 
     ward_dp_ddg o;
     memset(&o, 0, sizeof o);

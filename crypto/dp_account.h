@@ -217,4 +217,11 @@ typedef struct {
 int ward_dp_ddg_calibrate(ward_dp_ddg *out, double epsilon, double delta,
                           double sensitivity, uint32_t parties, uint32_t colluding);
 
+/* The same search for an allowance given in zCDP: the smallest sigma^2 =
+ * num/den (denominators as above) whose ward_dp_ddg_rho for `honest`
+ * parties is <= rho (rho > 0). For splitting one release's allowance
+ * between several noisy vectors (rho adds). WARD_EOVERFLOW as above. */
+int ward_dp_ddg_sigma2_for_rho(uint64_t *sigma2_num, uint64_t *sigma2_den, double rho,
+                               double sensitivity, uint32_t honest);
+
 #endif

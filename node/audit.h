@@ -61,6 +61,20 @@ int ward_audit_append(ward_store *st, uint64_t *seq_out,
                       uint8_t hash_out[WARD_AUDIT_HASH_BYTES], int64_t time_ms, const char *kind,
                       const char *session, const char *details);
 
+/* ward_audit_append without waiting for the disk: outside a caller's
+ * transaction the entry is committed with synchronous=NORMAL (in WAL mode:
+ * written to the log file, not yet flushed), so a crash of the process
+ * loses nothing but a power cut may lose it until the log file is flushed,
+ * by the next synchronous commit, a checkpoint, or the caller's own
+ * fdatasync() of the database's "-wal" file (the node's driver does that
+ * off its event loop after each event). For records written after the fact
+ * (a session's outcome); anything that must be on disk before something
+ * else happens (a budget charge before a release) uses ward_audit_append.
+ * Same arguments and errors. */
+int ward_audit_append_relaxed(ward_store *st, uint64_t *seq_out,
+                              uint8_t hash_out[WARD_AUDIT_HASH_BYTES], int64_t time_ms,
+                              const char *kind, const char *session, const char *details);
+
 /* The recorded head: the newest entry's seq and hash (0 and 32 zero bytes
  * for an empty log). Returns 0 or WARD_EIO. */
 int ward_audit_head(ward_store *st, uint64_t *seq, uint8_t hash[WARD_AUDIT_HASH_BYTES]);

@@ -44,6 +44,15 @@ void ward_bench_sink(const void *p, size_t len);
  * run (the driver prints the error). */
 int ward_bench_noise(ward_bench_report *r);
 int ward_bench_field(ward_bench_report *r);
+int ward_bench_gc(ward_bench_report *r);
+int ward_bench_ot(ward_bench_report *r);
+int ward_bench_dp(ward_bench_report *r);
+int ward_bench_agg(ward_bench_report *r);
+
+/* Registers a benchmark from a layer above node/ (netsim's `sim`, which
+ * node/ must not link); main() calls it before ward_bench_main. Returns 0,
+ * or WARD_ETOOBIG when the table of registered benchmarks is full. */
+int ward_bench_register(const char *name, int (*fn)(ward_bench_report *), const char *what);
 
 /* Entry point of `ward bench`; returns the process exit status. */
 int ward_bench_main(int argc, char **argv);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "control.pb-c.h"
+#include "ctl_cmd.h"
 #include "ctl_client.h"
 #include "error.h"
 
@@ -81,6 +82,10 @@ static void j_num(FILE *f, double v) {
     }
     fputs(buf, f);
 }
+
+void ward_ctl_json_str(FILE *f, const char *s) { j_str(f, s); }
+
+void ward_ctl_json_num(FILE *f, double v) { j_num(f, v); }
 
 static void j_opt_num(FILE *f, const Ward__Control__Number *n) {
     if (n) j_num(f, n->value);
@@ -212,27 +217,33 @@ static void free_list(char **v, size_t n) {
     free(v);
 }
 
-/* Sends req to the node and checks the response; on failure prints the
- * error line and returns the exit status (1), else 0 with *out set. */
-static int call(Ward__Control__Response **out, const char *sock, Ward__Control__Request *req) {
-    char msg[512];
-    int rc = ward_ctl_call(out, msg, sizeof msg, sock, req, ward_ctl_timeout_ms());
-    if (rc != WARD_OK) {
-        fprintf(stderr, "ward: error: %s\n", msg);
-        return 1;
-    }
+/* Sends req to the node and checks the response; on failure writes the
+ * error line into msg and returns the exit status (1), else 0 with *out
+ * set. */
+static int call_msg(Ward__Control__Response **out, char *msg, size_t msg_cap, const char *sock,
+                    Ward__Control__Request *req) {
+    int rc = ward_ctl_call(out, msg, msg_cap, sock, req, ward_ctl_timeout_ms());
+    if (rc != WARD_OK) return 1;
     Ward__Control__Response *r = *out;
     if (r->error != 0) {
         const char *m = r->message && r->message[0] ? r->message : ward_strerror(r->error);
         if (r->error == WARD_EUNSUPPORTED && !(r->message && r->message[0]))
-            fprintf(stderr, "ward: error: the node does not support this command yet\n");
+            snprintf(msg, msg_cap, "the node does not support this command yet");
         else
-            fprintf(stderr, "ward: error: %s\n", m);
+            snprintf(msg, msg_cap, "%s", m);
         ward__control__response__free_unpacked(r, NULL);
         *out = NULL;
         return 1;
     }
     return 0;
+}
+
+/* call_msg, printing the error line on failure. */
+static int call(Ward__Control__Response **out, const char *sock, Ward__Control__Request *req) {
+    char msg[1024];
+    int ex = call_msg(out, msg, sizeof msg, sock, req);
+    if (ex) fprintf(stderr, "ward: error: %s\n", msg);
+    return ex;
 }
 
 static int wrong_result(Ward__Control__Response *r) {
@@ -407,6 +418,14 @@ static int do_budget(const char *sock, int json) {
             j_num(stdout, x->delta_total);
             j_key(stdout, &first, "delta_spent");
             j_num(stdout, x->delta_spent);
+            j_key(stdout, &first, "rho_total");
+            j_num(stdout, x->rho_total);
+            j_key(stdout, &first, "rho_spent");
+            j_num(stdout, x->rho_spent);
+            j_key(stdout, &first, "table_rho_spent");
+            j_num(stdout, x->table_rho_spent);
+            j_key(stdout, &first, "table_releases");
+            j_num(stdout, (double)x->table_releases);
             fputc('}', stdout);
         }
         printf("]}\n");
@@ -501,11 +520,44 @@ static int do_audit(const char *sock, int json, int argc, char **argv) {
     return broken ? 1 : 0;
 }
 
+int ward_ctl_import(uint64_t *rows, char *msg, size_t msg_cap, const char *sock,
+                    const char *table, const char *abs_path, const char *sensitivity) {
+    Ward__Control__Request req;
+    Ward__Control__ImportRequest ir;
+    ward__control__request__init(&req);
+    ward__control__import_request__init(&ir);
+    ir.table = (char *)table;
+    ir.path = (char *)abs_path;
+    ir.sensitivity = WARD__CONTROL__SENSITIVITY__SENSITIVITY_UNSPECIFIED;
+    if (sensitivity && strcmp(sensitivity, "high") == 0)
+        ir.sensitivity = WARD__CONTROL__SENSITIVITY__SENSITIVITY_HIGH;
+    else if (sensitivity && strcmp(sensitivity, "medium") == 0)
+        ir.sensitivity = WARD__CONTROL__SENSITIVITY__SENSITIVITY_MEDIUM;
+    else if (sensitivity && strcmp(sensitivity, "low") == 0)
+        ir.sensitivity = WARD__CONTROL__SENSITIVITY__SENSITIVITY_LOW;
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_IMPORT_TABLE;
+    req.import_table = &ir;
+    Ward__Control__Response *r = NULL;
+    *rows = 0;
+    if (call_msg(&r, msg, msg_cap, sock, &req)) return 1;
+    if (r->result_case != WARD__CONTROL__RESPONSE__RESULT_IMPORT_TABLE) {
+        snprintf(msg, msg_cap, "the node answered with an unexpected result");
+        ward__control__response__free_unpacked(r, NULL);
+        return 1;
+    }
+    *rows = r->import_table->rows;
+    ward__control__response__free_unpacked(r, NULL);
+    return 0;
+}
+
 static int do_import(const char *sock, int json, int argc, char **argv) {
-    const char *table = NULL, *file = NULL;
+    const char *table = NULL, *file = NULL, *schema = NULL;
     Ward__Control__Sensitivity sens = WARD__CONTROL__SENSITIVITY__SENSITIVITY_UNSPECIFIED;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--sensitivity") == 0) {
+        if (strcmp(argv[i], "--schema") == 0) {
+            if (i + 1 >= argc) return usage("--schema needs NAME:TYPE[MIN,MAX],...");
+            schema = argv[++i];
+        } else if (strcmp(argv[i], "--sensitivity") == 0) {
             if (i + 1 >= argc) return usage("--sensitivity needs high, medium or low");
             const char *v = argv[++i];
             if (strcmp(v, "high") == 0) sens = WARD__CONTROL__SENSITIVITY__SENSITIVITY_HIGH;
@@ -523,7 +575,8 @@ static int do_import(const char *sock, int json, int argc, char **argv) {
         }
     }
     if (!table || !file)
-        return usage("usage: ward --node X import TABLE FILE.csv [--sensitivity high|medium|low]");
+        return usage("usage: ward --node X import TABLE FILE.csv [--sensitivity high|medium|low] "
+                     "[--schema NAME:TYPE[MIN,MAX],...]");
     char abs[PATH_MAX];
     if (!realpath(file, abs)) {
         fprintf(stderr, "ward: error: %s: %s\n", file, strerror(errno));
@@ -536,6 +589,7 @@ static int do_import(const char *sock, int json, int argc, char **argv) {
     ir.table = (char *)table;
     ir.path = abs;
     ir.sensitivity = sens;
+    ir.schema = (char *)(schema ? schema : "");
     req.command_case = WARD__CONTROL__REQUEST__COMMAND_IMPORT_TABLE;
     req.import_table = &ir;
     Ward__Control__Response *r;
@@ -558,174 +612,274 @@ static int do_import(const char *sock, int json, int argc, char **argv) {
     return 0;
 }
 
-static int do_aggregate(const char *sock, int json, const char *op_name, int argc, char **argv) {
-    Ward__Control__AggregateRequest ag;
-    Ward__Control__Parties parties;
-    Ward__Control__Number eps, del;
-    ward__control__aggregate_request__init(&ag);
-    ward__control__parties__init(&parties);
-    ward__control__number__init(&eps);
-    ward__control__number__init(&del);
-    if (strcmp(op_name, "sum") == 0) ag.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM;
-    else if (strcmp(op_name, "count") == 0) ag.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_COUNT;
-    else if (strcmp(op_name, "mean") == 0) ag.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_MEAN;
-    else ag.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_HISTOGRAM;
+/* ---- aggregates (ctl_cmd.h) -------------------------------------------------------- */
+
+int ward_ctl_is_aggregate(const char *w) {
+    return strcmp(w, "sum") == 0 || strcmp(w, "count") == 0 || strcmp(w, "mean") == 0 ||
+           strcmp(w, "histogram") == 0;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int usage_msg(char *msg, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+    return 2;
+}
+
+void ward_ctl_agg_req_clear(ward_ctl_agg_req *q) {
+    if (!q) return;
+    free_list(q->names, q->n_names);
+    free_list(q->outs, q->n_outs);
+    q->names = q->outs = NULL;
+    q->n_names = q->n_outs = 0;
+}
+
+int ward_ctl_agg_parse(ward_ctl_agg_req *q, char *msg, size_t msg_cap, const char *op_name,
+                       int argc, char **argv) {
+    memset(q, 0, sizeof *q);
+    msg[0] = '\0';
+    Ward__Control__AggregateRequest *ag = &q->ag;
+    ward__control__aggregate_request__init(ag);
+    ward__control__parties__init(&q->parties);
+    ward__control__number__init(&q->eps);
+    ward__control__number__init(&q->del);
+    snprintf(q->op, sizeof q->op, "%s", op_name);
+    if (strcmp(op_name, "sum") == 0) ag->op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM;
+    else if (strcmp(op_name, "count") == 0) ag->op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_COUNT;
+    else if (strcmp(op_name, "mean") == 0) ag->op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_MEAN;
+    else ag->op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_HISTOGRAM;
 
     const char *target = NULL, *parties_arg = NULL, *output_arg = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
         if (strcmp(a, "--where") == 0 && has) {
-            ag.where = argv[++i];
+            ag->where = argv[++i];
         } else if (strcmp(a, "--group-by") == 0 && has) {
-            ag.group_by = argv[++i];
+            ag->group_by = argv[++i];
         } else if (strcmp(a, "--parties") == 0 && has) {
             parties_arg = argv[++i];
         } else if (strcmp(a, "--output") == 0 && has) {
             output_arg = argv[++i];
         } else if (strcmp(a, "--epsilon") == 0 && has) {
-            if (parse_double(&eps.value, argv[++i]) != WARD_OK || eps.value <= 0)
-                return usage("--epsilon must be a positive number, not '%s'", argv[i]);
-            ag.epsilon = &eps;
+            if (parse_double(&q->eps.value, argv[++i]) != WARD_OK || q->eps.value <= 0)
+                return usage_msg(msg, msg_cap, "--epsilon must be a positive number, not '%s'",
+                                 argv[i]);
+            ag->epsilon = &q->eps;
         } else if (strcmp(a, "--delta") == 0 && has) {
-            if (parse_double(&del.value, argv[++i]) != WARD_OK || del.value < 0 || del.value >= 1)
-                return usage("--delta must be a number in [0, 1), not '%s'", argv[i]);
-            ag.delta = &del;
+            if (parse_double(&q->del.value, argv[++i]) != WARD_OK || q->del.value <= 0 ||
+                q->del.value >= 1)
+                return usage_msg(msg, msg_cap,
+                                 "--delta must be a number strictly between 0 and 1, not '%s'",
+                                 argv[i]);
+            ag->delta = &q->del;
+        } else if (strcmp(a, "--importance") == 0 && has) {
+            const char *v = argv[++i];
+            if (strcmp(v, "low") == 0) ag->importance = WARD__CONTROL__IMPORTANCE__IMPORTANCE_LOW;
+            else if (strcmp(v, "normal") == 0)
+                ag->importance = WARD__CONTROL__IMPORTANCE__IMPORTANCE_NORMAL;
+            else if (strcmp(v, "high") == 0)
+                ag->importance = WARD__CONTROL__IMPORTANCE__IMPORTANCE_HIGH;
+            else
+                return usage_msg(msg, msg_cap, "--importance must be low, normal or high, not '%s'",
+                                 v);
         } else if (strcmp(a, "--exact") == 0) {
-            ag.exact = 1;
+            ag->exact = 1;
         } else if (a[0] == '-' && a[1] == '-') {
-            return usage(has || strcmp(a, "--where") != 0 ? "unknown option or missing value: '%s'"
-                                                          : "missing value for '%s'", a);
+            return usage_msg(msg, msg_cap,
+                             has || strcmp(a, "--where") != 0
+                                 ? "unknown option or missing value: '%s'"
+                                 : "missing value for '%s'",
+                             a);
         } else if (!target) {
             target = a;
         } else {
-            return usage("unexpected argument '%s'", a);
+            return usage_msg(msg, msg_cap, "unexpected argument '%s'", a);
         }
     }
-    if (!target) {
-        fprintf(stderr, "ward: error: usage: ward --node X %s TABLE.COLUMN [--where EXPR] "
-                        "[--group-by KEY] --parties LIST|all [--output LIST] [--epsilon E] "
-                        "[--delta D] [--exact] [--json]\n", op_name);
-        return 2;
-    }
-    if (!parties_arg) return usage("--parties LIST|all is required");
-    if (ag.exact && (ag.epsilon || ag.delta))
-        return usage("--exact cannot be combined with --epsilon or --delta");
+    if (!target)
+        return usage_msg(msg, msg_cap,
+                         "usage: ward --node X %s TABLE.COLUMN [--where EXPR] "
+                         "[--group-by KEY] --parties LIST|all [--output LIST] [--epsilon E] "
+                         "[--delta D] [--importance low|normal|high] [--exact] [--json]",
+                         op_name);
+    if (!parties_arg) return usage_msg(msg, msg_cap, "--parties LIST|all is required");
+    if (ag->exact && (ag->epsilon || ag->delta || ag->importance))
+        return usage_msg(msg, msg_cap,
+                         "--exact cannot be combined with --epsilon, --delta or --importance");
 
-    char table[256], column[256];
     const char *dot = strchr(target, '.');
     size_t tl = dot ? (size_t)(dot - target) : strlen(target);
-    if (tl == 0 || tl >= sizeof table || (dot && (dot[1] == '\0' || strlen(dot + 1) >= sizeof column)))
-        return usage("expected TABLE.COLUMN, not '%s'", target);
-    if (!dot && ag.op != WARD__CONTROL__AGGREGATE_OP__AGGREGATE_COUNT)
-        return usage("%s needs TABLE.COLUMN", op_name);
-    memcpy(table, target, tl);
-    table[tl] = '\0';
-    snprintf(column, sizeof column, "%s", dot ? dot + 1 : "");
-    ag.table = table;
-    ag.column = column;
+    if (tl == 0 || tl >= sizeof q->table ||
+        (dot && (dot[1] == '\0' || strlen(dot + 1) >= sizeof q->column)))
+        return usage_msg(msg, msg_cap, "expected TABLE.COLUMN, not '%s'", target);
+    if (!dot && ag->op != WARD__CONTROL__AGGREGATE_OP__AGGREGATE_COUNT)
+        return usage_msg(msg, msg_cap, "%s needs TABLE.COLUMN", op_name);
+    memcpy(q->table, target, tl);
+    q->table[tl] = '\0';
+    snprintf(q->column, sizeof q->column, "%s", dot ? dot + 1 : "");
+    snprintf(q->target, sizeof q->target, "%s", target);
+    ag->table = q->table;
+    ag->column = q->column;
 
-    char **names = NULL, **outs = NULL;
-    size_t n_names = 0, n_outs = 0;
-    int ex = 1;
     if (strcmp(parties_arg, "all") == 0) {
-        parties.all = 1;
+        q->parties.all = 1;
     } else {
-        names = split_list(&n_names, parties_arg);
-        if (!names || n_names == 0) {
-            free_list(names, n_names);
-            return usage("--parties needs 'all' or a comma-separated list of node names");
-        }
-        parties.names = names;
-        parties.n_names = n_names;
+        q->names = split_list(&q->n_names, parties_arg);
+        if (!q->names || q->n_names == 0)
+            return usage_msg(msg, msg_cap,
+                             "--parties needs 'all' or a comma-separated list of node names");
+        q->parties.names = q->names;
+        q->parties.n_names = q->n_names;
     }
-    ag.parties = &parties;
+    ag->parties = &q->parties;
     if (output_arg) {
-        outs = split_list(&n_outs, output_arg);
-        if (!outs || n_outs == 0) {
-            free_list(names, n_names);
-            free_list(outs, n_outs);
-            return usage("--output needs a comma-separated list of node names");
-        }
-        ag.output = outs;
-        ag.n_output = n_outs;
+        q->outs = split_list(&q->n_outs, output_arg);
+        if (!q->outs || q->n_outs == 0)
+            return usage_msg(msg, msg_cap, "--output needs a comma-separated list of node names");
+        ag->output = q->outs;
+        ag->n_output = q->n_outs;
     }
+    return 0;
+}
 
+static double mono_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+int ward_ctl_agg_send(ward_ctl_agg *out, char *msg, size_t msg_cap, const char *sock,
+                      ward_ctl_agg_req *q) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->op, sizeof out->op, "%s", q->op);
+    snprintf(out->target, sizeof out->target, "%s", q->target);
     Ward__Control__Request req;
     ward__control__request__init(&req);
     req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
-    req.aggregate = &ag;
+    req.aggregate = &q->ag;
     Ward__Control__Response *r = NULL;
-    ex = call(&r, sock, &req);
-    free_list(names, n_names);
-    free_list(outs, n_outs);
+    double t0 = mono_now_ms();
+    int ex = call_msg(&r, msg, msg_cap, sock, &req);
+    out->wall_ms = mono_now_ms() - t0;
     if (ex) return ex;
-    if (r->result_case != WARD__CONTROL__RESPONSE__RESULT_AGGREGATE) return wrong_result(r);
-    const Ward__Control__AggregateResult *x = r->aggregate;
-    if (json) {
-        printf("{\"value\": ");
-        j_opt_num(stdout, x->value);
-        printf(", \"groups\": ");
-        if (x->grouped) {
-            putchar('{');
-            for (size_t i = 0; i < x->n_groups; i++) {
-                if (i) fputs(", ", stdout);
-                j_str(stdout, x->groups[i]->key);
-                fputs(": ", stdout);
-                j_num(stdout, x->groups[i]->value);
-            }
-            putchar('}');
-        } else {
-            fputs("null", stdout);
-        }
-        printf(", \"parties\": [");
-        for (size_t i = 0; i < x->n_parties; i++) {
-            if (i) fputs(", ", stdout);
-            j_str(stdout, x->parties[i]);
-        }
-        printf("], \"epsilon\": ");
-        j_opt_num(stdout, x->epsilon);
-        printf(", \"delta\": ");
-        j_opt_num(stdout, x->delta);
-        printf(", \"latency_ms\": ");
-        j_num(stdout, x->latency_ms);
-        printf(", \"session\": ");
-        j_str(stdout, x->session);
-        printf(", \"op\": ");
-        j_str(stdout, op_name);
-        printf(", \"exact\": %s}\n", x->epsilon ? "false" : "true");
-    } else {
-        if (x->grouped) {
-            size_t w = 5;
-            for (size_t i = 0; i < x->n_groups; i++)
-                if (strlen(x->groups[i]->key) > w) w = strlen(x->groups[i]->key);
-            for (size_t i = 0; i < x->n_groups; i++)
-                printf("%-*s  %.10g\n", (int)w, x->groups[i]->key, x->groups[i]->value);
-        } else if (x->value) {
-            printf("%s(%s) = %.10g\n", op_name, target, x->value->value);
-        } else {
-            printf("%s(%s): no value\n", op_name, target);
-        }
-        printf("parties: ");
-        for (size_t i = 0; i < x->n_parties; i++) printf("%s%s", i ? ", " : "", x->parties[i]);
-        if (x->epsilon)
-            printf("\nprivacy: epsilon %.4g, delta %.3g (differentially private)\n",
-                   x->epsilon->value, x->delta ? x->delta->value : 0.0);
-        else
-            printf("\nprivacy: exact result (no noise; allowed by every party's policy)\n");
-        printf("latency: %.1f ms, session %s\n", x->latency_ms, x->session);
+    if (r->result_case != WARD__CONTROL__RESPONSE__RESULT_AGGREGATE) {
+        snprintf(msg, msg_cap, "the node answered with an unexpected result");
+        ward__control__response__free_unpacked(r, NULL);
+        return 1;
     }
-    ward__control__response__free_unpacked(r, NULL);
+    out->resp = r;
     return 0;
+}
+
+void ward_ctl_agg_clear(ward_ctl_agg *a) {
+    if (a && a->resp) ward__control__response__free_unpacked(a->resp, NULL);
+    if (a) a->resp = NULL;
+}
+
+void ward_ctl_agg_print_json_fields(FILE *f, const ward_ctl_agg *a) {
+    const Ward__Control__AggregateResult *x = a->resp->aggregate;
+    fprintf(f, "\"value\": ");
+    j_opt_num(f, x->value);
+    fprintf(f, ", \"groups\": ");
+    if (x->grouped) {
+        fputc('{', f);
+        for (size_t i = 0; i < x->n_groups; i++) {
+            if (i) fputs(", ", f);
+            j_str(f, x->groups[i]->key);
+            fputs(": ", f);
+            j_num(f, x->groups[i]->value);
+        }
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fprintf(f, ", \"parties\": [");
+    for (size_t i = 0; i < x->n_parties; i++) {
+        if (i) fputs(", ", f);
+        j_str(f, x->parties[i]);
+    }
+    fprintf(f, "], \"epsilon\": ");
+    j_opt_num(f, x->epsilon);
+    fprintf(f, ", \"delta\": ");
+    j_opt_num(f, x->delta);
+    fprintf(f, ", \"latency_ms\": ");
+    j_num(f, x->latency_ms);
+    fprintf(f, ", \"session\": ");
+    j_str(f, x->session);
+    fprintf(f, ", \"op\": ");
+    j_str(f, a->op);
+    fprintf(f, ", \"exact\": %s", x->epsilon ? "false" : "true");
+    fprintf(f, ", \"noise_sd\": ");
+    j_opt_num(f, x->noise_sd);
+    if (x->count_noise_sd) {
+        fprintf(f, ", \"count_noise_sd\": ");
+        j_opt_num(f, x->count_noise_sd);
+    }
+}
+
+void ward_ctl_agg_print_human(FILE *f, const ward_ctl_agg *a) {
+    const Ward__Control__AggregateResult *x = a->resp->aggregate;
+    if (x->grouped) {
+        size_t w = 5;
+        for (size_t i = 0; i < x->n_groups; i++)
+            if (strlen(x->groups[i]->key) > w) w = strlen(x->groups[i]->key);
+        for (size_t i = 0; i < x->n_groups; i++)
+            fprintf(f, "%-*s  %.10g\n", (int)w, x->groups[i]->key, x->groups[i]->value);
+    } else if (x->value) {
+        fprintf(f, "%s(%s) = %.10g\n", a->op, a->target, x->value->value);
+    } else {
+        fprintf(f, "%s(%s): no value\n", a->op, a->target);
+    }
+    fprintf(f, "parties: ");
+    for (size_t i = 0; i < x->n_parties; i++) fprintf(f, "%s%s", i ? ", " : "", x->parties[i]);
+    if (x->epsilon && x->noise_sd)
+        fprintf(f, "\nprivacy: epsilon %.4g, delta %.3g (differentially private; noise sd at "
+                   "most %.4g%s)\n",
+                x->epsilon->value, x->delta ? x->delta->value : 0.0, x->noise_sd->value,
+                x->count_noise_sd ? " on the sum" : "");
+    else if (x->epsilon)
+        fprintf(f, "\nprivacy: epsilon %.4g, delta %.3g (differentially private)\n",
+                x->epsilon->value, x->delta ? x->delta->value : 0.0);
+    else
+        fprintf(f, "\nprivacy: exact result (no noise; allowed by every party's policy)\n");
+    fprintf(f, "latency: %.1f ms, session %s\n", x->latency_ms, x->session);
+}
+
+static int do_aggregate(const char *sock, int json, const char *op_name, int argc, char **argv) {
+    char msg[1024];
+    ward_ctl_agg_req q;
+    int ex = ward_ctl_agg_parse(&q, msg, sizeof msg, op_name, argc, argv);
+    if (ex == 0) {
+        ward_ctl_agg res;
+        ex = ward_ctl_agg_send(&res, msg, sizeof msg, sock, &q);
+        if (ex == 0) {
+            if (json) {
+                putchar('{');
+                ward_ctl_agg_print_json_fields(stdout, &res);
+                printf("}\n");
+            } else {
+                ward_ctl_agg_print_human(stdout, &res);
+            }
+            ward_ctl_agg_clear(&res);
+        }
+    }
+    ward_ctl_agg_req_clear(&q);
+    if (ex) fprintf(stderr, "ward: error: %s\n", msg);
+    return ex;
 }
 
 static const char ctl_usage[] =
     "usage: ward --node X COMMAND [--json]   (X: a node directory or its control socket)\n"
     "  status | peers | tables | budget\n"
     "  audit [--verify] [--since N] [--limit N]\n"
-    "  import TABLE FILE.csv [--sensitivity high|medium|low]\n"
+    "  import TABLE FILE.csv [--sensitivity high|medium|low] [--schema NAME:TYPE[MIN,MAX],...]\n"
     "  sum|count|mean|histogram TABLE.COLUMN [--where EXPR] [--group-by KEY]\n"
-    "      --parties LIST|all [--output LIST] [--epsilon E] [--delta D] [--exact]\n";
+    "      --parties LIST|all [--output LIST] [--epsilon E] [--delta D]\n"
+    "      [--importance low|normal|high] [--exact]\n"
+    "  run SCRIPT [--stop-on-error]   (a session script, docs/session-scripts.md)\n";
 
 int ward_cmd_ctl(int argc, char **argv) {
     if (argc < 3 || strcmp(argv[0], "--node") != 0) {
@@ -770,9 +924,10 @@ int ward_cmd_ctl(int argc, char **argv) {
         ex = do_audit(sock, json, n, rest);
     } else if (strcmp(cmd, "import") == 0) {
         ex = do_import(sock, json, n, rest);
-    } else if (strcmp(cmd, "sum") == 0 || strcmp(cmd, "count") == 0 ||
-               strcmp(cmd, "mean") == 0 || strcmp(cmd, "histogram") == 0) {
+    } else if (ward_ctl_is_aggregate(cmd)) {
         ex = do_aggregate(sock, json, cmd, n, rest);
+    } else if (strcmp(cmd, "run") == 0) {
+        ex = ward_cmd_run(node, sock, json, n, rest);
     } else {
         fprintf(stderr, "ward: error: unknown node command '%s'\n", cmd);
         fputs(ctl_usage, stderr);

@@ -1,5 +1,6 @@
 /* ward sim up | down: a local city of real node processes on 127.0.0.1,
- * named node1 .. nodeN, in D/node1 .. D/nodeN, sharing D/roster. */
+ * named node1 .. nodeN in D/node1 .. D/nodeN, or the demo city's
+ * departments (--city) in D/NAME, sharing D/roster (sim_city.h). */
 #include "cmd_node.h"
 
 #include <arpa/inet.h>
@@ -22,14 +23,16 @@
 #include "conf.h"
 #include "control.pb-c.h"
 #include "ctl_client.h"
+#include "ctl_cmd.h"
 #include "error.h"
 #include "keyfile.h"
 #include "policy.h"
 #include "rng.h"
 #include "roster.h"
+#include "sim_city.h"
+#include "ward_paths.h"
 
-#define SIM_MAX_NODES 256
-#define SIM_DEFAULT_BASE_PORT 17400
+#define SIM_MAX_NODES WARD_SIM_MAX_NODES
 #define SIM_STOP_GRACE_MS 5000
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -185,15 +188,34 @@ static pid_t spawn_node(const char *exe, const char *conf, const char *log) {
 
 /* ---- the city directory --------------------------------------------------------- */
 
-typedef struct {
-    char dir[PATH_MAX];          /* absolute */
-    unsigned n;
-    unsigned base_port;
-    pid_t pids[SIM_MAX_NODES + 1];
-} city;
+typedef ward_sim_city city;
 
 static void node_path(char *out, size_t cap, const city *c, unsigned k, const char *file) {
-    snprintf(out, cap, "%s/node%u%s%s", c->dir, k, file ? "/" : "", file ? file : "");
+    snprintf(out, cap, "%s/%s%s%s", c->dir, c->names[k], file ? "/" : "", file ? file : "");
+}
+
+void ward_sim_city_node_dir(char *out, size_t cap, const ward_sim_city *c, unsigned k) {
+    node_path(out, cap, c, k, NULL);
+}
+
+static int valid_name(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > WARD_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* 1 when dir/name looks like a node directory of a city: a valid node name
+ * with a node.conf or a node.pid in it. */
+static int is_node_dir(const char *dir, const char *name) {
+    if (!valid_name(name)) return 0;
+    char p[PATH_MAX + 300];
+    snprintf(p, sizeof p, "%s/%s/node.conf", dir, name);
+    if (access(p, F_OK) == 0) return 1;
+    snprintf(p, sizeof p, "%s/%s/node.pid", dir, name);
+    return access(p, F_OK) == 0;
 }
 
 /* Describes a running node of the city in msg (1), or 0 when none runs. */
@@ -203,9 +225,7 @@ static int city_running(char *msg, size_t cap, const city *c) {
     struct dirent *e;
     int found = 0;
     while (!found && (e = readdir(dh)) != NULL) {
-        unsigned k;
-        char tail;
-        if (sscanf(e->d_name, "node%u%c", &k, &tail) != 1 || k == 0) continue;
+        if (!is_node_dir(c->dir, e->d_name)) continue;
         char path[PATH_MAX + 300], sock[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s/node.pid", c->dir, e->d_name);
         pid_t pid = read_pid(path);
@@ -234,7 +254,7 @@ static int city_running(char *msg, size_t cap, const city *c) {
     return found;
 }
 
-/* Makes node1..nodeN: keys, the shared roster, node.conf with the
+/* Makes the node directories: keys, the shared roster, node.conf with the
  * permissive test policy. */
 static int city_create(city *c) {
     for (unsigned k = 1; k <= c->n; k++) {
@@ -247,7 +267,7 @@ static int city_create(city *c) {
             return 1;
         }
     }
-    size_t cap = 256 + (size_t)c->n * 128;
+    size_t cap = 256 + (size_t)c->n * 160;
     char *roster = malloc(cap);
     if (!roster) {
         fprintf(stderr, "ward: error: out of memory\n");
@@ -268,7 +288,7 @@ static int city_create(city *c) {
         }
         ward_roster_member m;
         memset(&m, 0, sizeof m);
-        snprintf(m.name, sizeof m.name, "node%u", k);
+        snprintf(m.name, sizeof m.name, "%s", c->names[k]);
         snprintf(m.host, sizeof m.host, "127.0.0.1");
         m.port = (uint16_t)(c->base_port + k);
         rc = ward_keyfile_generate(m.pub, &rng, p);
@@ -319,7 +339,7 @@ static int city_create(city *c) {
     return rc == WARD_OK ? 0 : 1;
 }
 
-/* Checks that D/roster describes node1..nodeN and that each node
+/* Checks that D/roster describes the city's nodes and that each node
  * directory is there; takes the ports from it. */
 static int city_reuse(city *c, unsigned asked_base) {
     char p[PATH_MAX + 64];
@@ -337,18 +357,20 @@ static int city_reuse(city *c, unsigned asked_base) {
     }
     int ex = 0;
     if (r.n_members != c->n) {
-        fprintf(stderr, "ward: error: %s holds a city of %zu nodes; use --nodes %zu or another "
-                        "directory\n", c->dir, r.n_members, r.n_members);
+        if (strcmp(c->names[1], "node1") == 0)
+            fprintf(stderr, "ward: error: %s holds a city of %zu nodes; use --nodes %zu or another "
+                            "directory\n", c->dir, r.n_members, r.n_members);
+        else
+            fprintf(stderr, "ward: error: %s holds a city of %zu nodes, not this one of %u; use "
+                            "another directory\n", c->dir, r.n_members, c->n);
         ex = 2;
     }
     for (unsigned k = 1; !ex && k <= c->n; k++) {
-        char name[WARD_NAME_MAX + 1];
-        snprintf(name, sizeof name, "node%u", k);
-        long i = ward_roster_find(&r, name);
+        long i = ward_roster_find(&r, c->names[k]);
         node_path(p, sizeof p, c, k, "node.conf");
         if (i < 0 || access(p, R_OK) != 0) {
             fprintf(stderr, "ward: error: %s is not a complete city (%s is missing)\n", c->dir,
-                    i < 0 ? name : p);
+                    i < 0 ? c->names[k] : p);
             ex = 1;
         } else if (k == 1) {
             c->base_port = r.members[i].port - 1u;
@@ -416,16 +438,323 @@ static int status_of(Ward__Control__Response **r, const char *sock, int timeout_
     return rc;
 }
 
+int ward_sim_city_init(ward_sim_city *c, const char *dir, unsigned n, const char *const *names) {
+    memset(c, 0, sizeof *c);
+    if (n < 1 || n > WARD_SIM_MAX_NODES) {
+        fprintf(stderr, "ward: error: a city has 1 to %d nodes\n", WARD_SIM_MAX_NODES);
+        return 2;
+    }
+    c->n = n;
+    for (unsigned k = 1; k <= n; k++) {
+        if (names && !valid_name(names[k - 1])) {
+            fprintf(stderr, "ward: error: '%s' is not a node name ([a-z0-9-]{1,%d})\n",
+                    names[k - 1], WARD_NAME_MAX);
+            return 2;
+        }
+        if (names) snprintf(c->names[k], sizeof c->names[k], "%s", names[k - 1]);
+        else snprintf(c->names[k], sizeof c->names[k], "node%u", k);
+        for (unsigned j = 1; j < k; j++) {
+            if (strcmp(c->names[j], c->names[k]) == 0) {
+                fprintf(stderr, "ward: error: node name '%s' given twice\n", c->names[k]);
+                return 2;
+            }
+        }
+    }
+    if (ward_make_dirs(dir, 0755) != WARD_OK || !realpath(dir, c->dir)) {
+        fprintf(stderr, "ward: error: cannot create directory %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+unsigned ward_sim_city_stop(ward_sim_city *c) {
+    unsigned killed = stop_pids(c->pids + 1, c->n);
+    for (unsigned k = 1; k <= c->n; k++) {
+        if (c->pids[k] <= 0) continue;
+        char pidp[PATH_MAX + 64];
+        node_path(pidp, sizeof pidp, c, k, "node.pid");
+        unlink(pidp);
+        c->pids[k] = 0;
+    }
+    return killed;
+}
+
+int ward_sim_city_up(ward_sim_city *c, unsigned base, unsigned probe_from, int *fresh_out) {
+    if (base && base + c->n > 65535) {
+        fprintf(stderr, "ward: error: ports %u..%u do not exist\n", base + 1, base + c->n);
+        return 2;
+    }
+    char running[512];
+    if (city_running(running, sizeof running, c)) {
+        fprintf(stderr, "ward: error: a city is already running in %s: %s; stop it with: ward "
+                        "sim down --dir %s\n", c->dir, running, c->dir);
+        return 1;
+    }
+
+    char rp[PATH_MAX + 16];
+    snprintf(rp, sizeof rp, "%s/roster", c->dir);
+    int fresh = access(rp, F_OK) != 0;
+    if (fresh_out) *fresh_out = fresh;
+    int ex;
+    if (!fresh) {
+        ex = city_reuse(c, base);
+        if (ex) return ex;
+        for (unsigned k = 1; k <= c->n; k++) {
+            if (!port_free(c->base_port + k)) {
+                fprintf(stderr, "ward: error: port %u (%s) is in use\n", c->base_port + k,
+                        c->names[k]);
+                return 1;
+            }
+        }
+    } else {
+        /* Probe for n free ports on loopback, unless told which. */
+        unsigned start = base ? base : probe_from ? probe_from : WARD_SIM_DEFAULT_BASE_PORT;
+        int tries = base ? 1 : 40;
+        for (int t = 0; t < tries && !c->base_port; t++) {
+            unsigned b = start + (unsigned)t * 100;
+            if (b + c->n > 65535) break;
+            unsigned k = 1;
+            while (k <= c->n && port_free(b + k)) k++;
+            if (k > c->n) c->base_port = b;
+            else if (base) {
+                fprintf(stderr, "ward: error: port %u is in use; choose another --base-port\n",
+                        b + k);
+                return 1;
+            }
+        }
+        if (!c->base_port) {
+            fprintf(stderr, "ward: error: no range of %u free ports found from %u; pass "
+                            "--base-port\n", c->n, start);
+            return 1;
+        }
+        ex = city_create(c);
+        if (ex) return ex;
+    }
+
+    char exe[PATH_MAX];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (el <= 0) {
+        fprintf(stderr, "ward: error: cannot find the ward executable: %s\n", strerror(errno));
+        return 1;
+    }
+    exe[el] = '\0';
+
+    int64_t t0 = mono_ms();
+    for (unsigned k = 1; k <= c->n; k++) {
+        char conf[PATH_MAX + 64], log[PATH_MAX + 64], pidp[PATH_MAX + 64];
+        node_path(conf, sizeof conf, c, k, "node.conf");
+        node_path(log, sizeof log, c, k, "node.log");
+        node_path(pidp, sizeof pidp, c, k, "node.pid");
+        pid_t pid = spawn_node(exe, conf, log);
+        if (pid < 0) {
+            fprintf(stderr, "ward: error: cannot start %s: %s\n", c->names[k], strerror(errno));
+            ward_sim_city_stop(c);
+            return 1;
+        }
+        c->pids[k] = pid;
+        char pidtext[32];
+        int pl = snprintf(pidtext, sizeof pidtext, "%d\n", (int)pid);
+        unlink(pidp);
+        write_file_excl(pidp, pidtext, (size_t)pl, 0644);
+    }
+
+    /* Wait until every node reports all its peers connected. */
+    int64_t deadline = t0 + 30000 + 500 * (int64_t)c->n;
+    unsigned char ready[WARD_SIM_MAX_NODES + 1];
+    memset(ready, 0, sizeof ready);
+    unsigned n_ready = 0;
+    char failure[1024] = "";
+    while (n_ready < c->n && !failure[0] && mono_ms() < deadline) {
+        for (unsigned k = 1; k <= c->n && !failure[0]; k++) {
+            if (ready[k]) continue;
+            int status = 0;
+            if (waitpid(c->pids[k], &status, WNOHANG) == c->pids[k]) {
+                char log[PATH_MAX + 64], last[512];
+                node_path(log, sizeof log, c, k, "node.log");
+                last_line(last, sizeof last, log);
+                snprintf(failure, sizeof failure, "%s exited while starting; %.300s says: %.500s",
+                         c->names[k], log, last[0] ? last : "(nothing)");
+                c->pids[k] = 0;
+                break;
+            }
+            char nd[PATH_MAX + 64], sock[PATH_MAX + 64], m[256];
+            node_path(nd, sizeof nd, c, k, NULL);
+            if (ward_ctl_socket_path(sock, sizeof sock, m, sizeof m, nd) != WARD_OK) continue;
+            Ward__Control__Response *r = NULL;
+            if (status_of(&r, sock, 2000) == WARD_OK) {
+                if (r->status->peers_connected + 1 >= c->n) {
+                    ready[k] = 1;
+                    n_ready++;
+                }
+                ward__control__response__free_unpacked(r, NULL);
+            }
+        }
+        if (n_ready < c->n && !failure[0]) sleep_ms(100);
+    }
+    if (n_ready < c->n) {
+        char missing[1024] = "";
+        size_t ml = 0;
+        for (unsigned k = 1; k <= c->n; k++) {
+            if (ready[k] || ml >= sizeof missing - 40) continue;
+            ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%s%s", ml ? ", " : "",
+                                   c->names[k]);
+        }
+        ward_sim_city_stop(c);
+        if (failure[0])
+            fprintf(stderr, "ward: error: %s (the city was stopped)\n", failure);
+        else
+            fprintf(stderr, "ward: error: not every node connected to all %u peers within %.1f s: "
+                            "%s (see their node.log; the city was stopped)\n",
+                    c->n - 1, (double)(deadline - t0) / 1000.0, missing);
+        return 1;
+    }
+    c->up_s = (double)(mono_ms() - t0) / 1000.0;
+    return 0;
+}
+
+/* ---- the demo city (--city) --------------------------------------------------------- */
+
+typedef struct {
+    char name[WARD_NAME_MAX + 1];
+    char table[64];
+    char sensitivity[16];
+    char file[256];
+} city_dept;
+
+/* Reads DIR/city.txt: "node table sensitivity file" per line, '#' comments. */
+static int read_city_txt(city_dept *d, unsigned *n, unsigned max, const char *dir) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/city.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "ward: error: cannot read %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char line[1024];
+    size_t no = 0;
+    *n = 0;
+    int ex = 0;
+    while (!ex && fgets(line, sizeof line, f)) {
+        no++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char a[64], b[64], s[32], file[300], extra[8];
+        int got = sscanf(line, "%63s %63s %31s %299s %7s", a, b, s, file, extra);
+        if (got <= 0) continue;
+        if (got != 4 || !valid_name(a) || strlen(b) >= sizeof d->table ||
+            (strcmp(s, "high") != 0 && strcmp(s, "medium") != 0 && strcmp(s, "low") != 0) ||
+            strchr(file, '/') || strlen(file) >= sizeof d->file) {
+            fprintf(stderr, "ward: error: %s:%zu: expected 'NODE TABLE high|medium|low FILE'\n",
+                    path, no);
+            ex = 1;
+        } else if (*n == max) {
+            fprintf(stderr, "ward: error: %s: more than %u departments\n", path, max);
+            ex = 1;
+        } else {
+            city_dept *x = &d[(*n)++];
+            snprintf(x->name, sizeof x->name, "%.32s", a);
+            snprintf(x->table, sizeof x->table, "%s", b);
+            snprintf(x->sensitivity, sizeof x->sensitivity, "%.8s", s);
+            snprintf(x->file, sizeof x->file, "%s", file);
+        }
+    }
+    fclose(f);
+    if (!ex && *n == 0) {
+        fprintf(stderr, "ward: error: %s lists no department\n", path);
+        ex = 1;
+    }
+    return ex;
+}
+
+/* The demo city's data directory: --data, else the source tree's
+ * netsim/city compiled in; NULL (after an error line) when neither has a
+ * city.txt. */
+static const char *city_data_dir(char *out, size_t cap, const char *given) {
+    char probe[PATH_MAX + 16];
+    if (given) {
+        snprintf(probe, sizeof probe, "%s/city.txt", given);
+        if (access(probe, R_OK) != 0 || !realpath(given, out)) {
+            fprintf(stderr, "ward: error: --data %s: no readable city.txt there\n", given);
+            return NULL;
+        }
+        return out;
+    }
+    snprintf(probe, sizeof probe, "%s/city.txt", WARD_CITY_DIR);
+    if (access(probe, R_OK) == 0) {
+        snprintf(out, cap, "%s", WARD_CITY_DIR);
+        return out;
+    }
+    fprintf(stderr, "ward: error: the demo city's data was not found: no --data DIR given and "
+                    "%s (the source tree this ward was built from) is not readable; pass --data "
+                    "DIR, the netsim/city directory of the ward sources\n", probe);
+    (void)cap;
+    return NULL;
+}
+
+/* The rows table already holds at the node, or -1 when it has no such table. */
+static long long table_rows(const char *sock, const char *table) {
+    Ward__Control__Request req;
+    Ward__Control__TablesRequest tr;
+    ward__control__request__init(&req);
+    ward__control__tables_request__init(&tr);
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_TABLES;
+    req.tables = &tr;
+    Ward__Control__Response *r = NULL;
+    char msg[256];
+    long long rows = -1;
+    if (ward_ctl_call(&r, msg, sizeof msg, sock, &req, ward_ctl_timeout_ms()) != WARD_OK) return -1;
+    if (r->error == 0 && r->result_case == WARD__CONTROL__RESPONSE__RESULT_TABLES)
+        for (size_t i = 0; i < r->tables->n_tables; i++)
+            if (strcmp(r->tables->tables[i]->name, table) == 0)
+                rows = (long long)r->tables->tables[i]->rows;
+    ward__control__response__free_unpacked(r, NULL);
+    return rows;
+}
+
+/* Imports each department's file into its table (a fresh city), or says
+ * what its table holds (a restarted one). */
+static int city_import(const city *c, const city_dept *d, const char *data) {
+    for (unsigned k = 1; k <= c->n; k++) {
+        const city_dept *x = &d[k - 1];
+        char nd[PATH_MAX + 64], sock[PATH_MAX + 64], m[1024], file[PATH_MAX + 300];
+        node_path(nd, sizeof nd, c, k, NULL);
+        if (ward_ctl_socket_path(sock, sizeof sock, m, sizeof m, nd) != WARD_OK) {
+            fprintf(stderr, "ward: error: %s: %s\n", x->name, m);
+            return 1;
+        }
+        snprintf(file, sizeof file, "%s/%s", data, x->file);
+        long long have = table_rows(sock, x->table);
+        if (have >= 0) {
+            printf("%-16s %-8s %-6s %7lld rows kept (imported earlier from %s)\n", x->name,
+                   x->table, x->sensitivity, have, x->file);
+            continue;
+        }
+        uint64_t rows = 0;
+        if (ward_ctl_import(&rows, m, sizeof m, sock, x->table, file, x->sensitivity) != 0) {
+            fprintf(stderr, "ward: error: %s: import of %s into %s failed: %s\n", x->name, file,
+                    x->table, m);
+            return 1;
+        }
+        printf("%-16s %-8s %-6s %7" PRIu64 " rows imported from %s\n", x->name, x->table,
+               x->sensitivity, rows, x->file);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+/* ---- ward sim up | down ---------------------------------------------------------- */
+
 static int sim_up(int argc, char **argv) {
-    const char *dir = NULL;
+    const char *dir = NULL, *data = NULL;
     long nodes = 0, base = 0;
+    int city_mode = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         char *end = NULL;
         if (strcmp(a, "--city") == 0) {
-            fprintf(stderr, "ward: error: --city (the demo city's departments) is not yet "
-                            "available in this build; use --nodes N\n");
-            return 2;
+            city_mode = 1;
+        } else if (strcmp(a, "--data") == 0 && i + 1 < argc) {
+            data = argv[++i];
         } else if (strcmp(a, "--nodes") == 0 && i + 1 < argc) {
             nodes = strtol(argv[++i], &end, 10);
             if (*end != '\0' || nodes < 1 || nodes > SIM_MAX_NODES) {
@@ -443,158 +772,70 @@ static int sim_up(int argc, char **argv) {
             }
         } else {
             fprintf(stderr, "ward: error: unexpected argument '%s'\n", a);
-            nodes = 0;
+            dir = NULL;
             break;
         }
     }
-    if (!dir || nodes == 0) {
-        fprintf(stderr, "ward: error: usage: ward sim up --nodes N --dir D [--base-port P]\n");
+    if (city_mode && nodes) {
+        fprintf(stderr, "ward: error: --city and --nodes exclude each other (the demo city has "
+                        "its own departments)\n");
         return 2;
     }
-    if (base && base + nodes > 65535) {
-        fprintf(stderr, "ward: error: ports %ld..%ld do not exist\n", base + 1, base + nodes);
+    if (data && !city_mode) {
+        fprintf(stderr, "ward: error: --data goes with --city\n");
+        return 2;
+    }
+    if (!dir || (nodes == 0 && !city_mode)) {
+        fprintf(stderr, "ward: error: usage: ward sim up --nodes N --dir D [--base-port P] | "
+                        "ward sim up --city --dir D [--base-port P] [--data DIR]\n");
         return 2;
     }
     static city c;
-    memset(&c, 0, sizeof c);
-    c.n = (unsigned)nodes;
-    if (ward_make_dirs(dir, 0755) != WARD_OK || !realpath(dir, c.dir)) {
-        fprintf(stderr, "ward: error: cannot create directory %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
-    char running[512];
-    if (city_running(running, sizeof running, &c)) {
-        fprintf(stderr, "ward: error: a city is already running in %s: %s; stop it with: ward "
-                        "sim down --dir %s\n", c.dir, running, c.dir);
-        return 1;
-    }
-
-    char rp[PATH_MAX + 16];
-    snprintf(rp, sizeof rp, "%s/roster", c.dir);
-    int fresh = access(rp, F_OK) != 0;
+    static city_dept depts[SIM_MAX_NODES];
+    char data_dir[PATH_MAX];
+    unsigned nd = 0;
     int ex;
-    if (!fresh) {
-        ex = city_reuse(&c, (unsigned)base);
+    if (city_mode) {
+        if (!city_data_dir(data_dir, sizeof data_dir, data)) return 1;
+        ex = read_city_txt(depts, &nd, SIM_MAX_NODES, data_dir);
         if (ex) return ex;
-        for (unsigned k = 1; k <= c.n; k++) {
-            if (!port_free(c.base_port + k)) {
-                fprintf(stderr, "ward: error: port %u (node%u) is in use\n", c.base_port + k, k);
+        for (unsigned k = 0; k < nd; k++) {
+            char f[PATH_MAX + 300];
+            snprintf(f, sizeof f, "%s/%s", data_dir, depts[k].file);
+            if (access(f, R_OK) != 0) {
+                fprintf(stderr, "ward: error: %s (the data of %s) is not readable: %s\n", f,
+                        depts[k].name, strerror(errno));
                 return 1;
             }
         }
+        const char *names[SIM_MAX_NODES];
+        for (unsigned k = 0; k < nd; k++) names[k] = depts[k].name;
+        ex = ward_sim_city_init(&c, dir, nd, names);
     } else {
-        /* Probe for N free ports on loopback, unless told which. */
-        unsigned start = base ? (unsigned)base : SIM_DEFAULT_BASE_PORT;
-        int tries = base ? 1 : 40;
-        for (int t = 0; t < tries && !c.base_port; t++) {
-            unsigned b = start + (unsigned)t * 100;
-            if (b + c.n > 65535) break;
-            unsigned k = 1;
-            while (k <= c.n && port_free(b + k)) k++;
-            if (k > c.n) c.base_port = b;
-            else if (base) {
-                fprintf(stderr, "ward: error: port %u is in use; choose another --base-port\n",
-                        b + k);
-                return 1;
-            }
-        }
-        if (!c.base_port) {
-            fprintf(stderr, "ward: error: no range of %u free ports found from %u; pass "
-                            "--base-port\n", c.n, start);
-            return 1;
-        }
-        ex = city_create(&c);
-        if (ex) return ex;
+        ex = ward_sim_city_init(&c, dir, (unsigned)nodes, NULL);
     }
-
-    char exe[PATH_MAX];
-    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (el <= 0) {
-        fprintf(stderr, "ward: error: cannot find the ward executable: %s\n", strerror(errno));
-        return 1;
+    if (ex) return ex;
+    ex = ward_sim_city_up(&c, (unsigned)base, 0, NULL);
+    if (ex) return ex;
+    if (!city_mode) {
+        printf("city of %u node%s up in %s: node1..node%u on 127.0.0.1:%u-%u, every node "
+               "connected to its %u peer%s after %.1f s\n",
+               c.n, c.n == 1 ? "" : "s", c.dir, c.n, c.base_port + 1, c.base_port + c.n,
+               c.n - 1, c.n == 2 ? "" : "s", c.up_s);
+        return 0;
     }
-    exe[el] = '\0';
-
-    int64_t t0 = mono_ms();
-    for (unsigned k = 1; k <= c.n; k++) {
-        char conf[PATH_MAX + 64], log[PATH_MAX + 64], pidp[PATH_MAX + 64];
-        node_path(conf, sizeof conf, &c, k, "node.conf");
-        node_path(log, sizeof log, &c, k, "node.log");
-        node_path(pidp, sizeof pidp, &c, k, "node.pid");
-        pid_t pid = spawn_node(exe, conf, log);
-        if (pid < 0) {
-            fprintf(stderr, "ward: error: cannot start node%u: %s\n", k, strerror(errno));
-            stop_pids(c.pids + 1, k - 1);
-            return 1;
-        }
-        c.pids[k] = pid;
-        char pidtext[32];
-        int pl = snprintf(pidtext, sizeof pidtext, "%d\n", (int)pid);
-        unlink(pidp);
-        write_file_excl(pidp, pidtext, (size_t)pl, 0644);
-    }
-
-    /* Wait until every node reports all its peers connected. */
-    int64_t deadline = t0 + 30000 + 500 * (int64_t)c.n;
-    unsigned char ready[SIM_MAX_NODES + 1];
-    memset(ready, 0, sizeof ready);
-    unsigned n_ready = 0;
-    char failure[1024] = "";
-    while (n_ready < c.n && !failure[0] && mono_ms() < deadline) {
-        for (unsigned k = 1; k <= c.n && !failure[0]; k++) {
-            if (ready[k]) continue;
-            int status = 0;
-            if (waitpid(c.pids[k], &status, WNOHANG) == c.pids[k]) {
-                char log[PATH_MAX + 64], last[512];
-                node_path(log, sizeof log, &c, k, "node.log");
-                last_line(last, sizeof last, log);
-                snprintf(failure, sizeof failure, "node%u exited while starting; %.300s says: %.500s", k,
-                         log, last[0] ? last : "(nothing)");
-                c.pids[k] = 0;
-                break;
-            }
-            char nd[PATH_MAX + 64], sock[PATH_MAX + 64], m[256];
-            node_path(nd, sizeof nd, &c, k, NULL);
-            if (ward_ctl_socket_path(sock, sizeof sock, m, sizeof m, nd) != WARD_OK) continue;
-            Ward__Control__Response *r = NULL;
-            if (status_of(&r, sock, 2000) == WARD_OK) {
-                if (r->status->peers_connected + 1 >= c.n) {
-                    ready[k] = 1;
-                    n_ready++;
-                }
-                ward__control__response__free_unpacked(r, NULL);
-            }
-        }
-        if (n_ready < c.n && !failure[0]) sleep_ms(100);
-    }
-    if (n_ready < c.n) {
-        char missing[1024] = "";
-        size_t ml = 0;
-        for (unsigned k = 1; k <= c.n; k++) {
-            if (ready[k] || ml >= sizeof missing - 16) continue;
-            ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%snode%u", ml ? ", " : "",
-                                   k);
-        }
-        unsigned killed = stop_pids(c.pids + 1, c.n);
+    printf("demo city of %u departments up in %s on 127.0.0.1:%u-%u, every node connected to "
+           "its %u peers after %.1f s; data from %s\n",
+           c.n, c.dir, c.base_port + 1, c.base_port + c.n, c.n - 1, c.up_s, data_dir);
+    fflush(stdout);
+    ex = city_import(&c, depts, data_dir);
+    if (ex) {
+        unsigned killed = ward_sim_city_stop(&c);
         (void)killed;
-        for (unsigned k = 1; k <= c.n; k++) {
-            char pidp[PATH_MAX + 64];
-            node_path(pidp, sizeof pidp, &c, k, "node.pid");
-            unlink(pidp);
-        }
-        if (failure[0])
-            fprintf(stderr, "ward: error: %s (the city was stopped)\n", failure);
-        else
-            fprintf(stderr, "ward: error: not every node connected to all %u peers within %.1f s: "
-                            "%s (see their node.log; the city was stopped)\n",
-                    c.n - 1, (double)(deadline - t0) / 1000.0, missing);
-        return 1;
+        fprintf(stderr, "ward: error: the city was stopped; its directory %s stays for "
+                        "inspection\n", c.dir);
     }
-    printf("city of %u node%s up in %s: node1..node%u on 127.0.0.1:%u-%u, every node connected "
-           "to its %u peer%s after %.1f s\n",
-           c.n, c.n == 1 ? "" : "s", c.dir, c.n, c.base_port + 1, c.base_port + c.n, c.n - 1,
-           c.n == 2 ? "" : "s", (double)(mono_ms() - t0) / 1000.0);
-    return 0;
+    return ex;
 }
 
 static int sim_down(int argc, char **argv) {
@@ -616,9 +857,7 @@ static int sim_down(int argc, char **argv) {
     size_t n = 0, n_dirs = 0;
     struct dirent *e;
     while ((e = readdir(dh)) != NULL && n < sizeof pids / sizeof pids[0]) {
-        unsigned k;
-        char tail;
-        if (sscanf(e->d_name, "node%u%c", &k, &tail) != 1 || k == 0) continue;
+        if (!is_node_dir(dir, e->d_name)) continue;
         n_dirs++;
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s/node.pid", dir, e->d_name);
@@ -629,16 +868,14 @@ static int sim_down(int argc, char **argv) {
     char rp[PATH_MAX + 16];
     snprintf(rp, sizeof rp, "%s/roster", dir);
     if (n_dirs == 0 && access(rp, F_OK) != 0) {
-        fprintf(stderr, "ward: error: %s is not a city directory (no node1.. and no roster)\n",
-                dir);
+        fprintf(stderr, "ward: error: %s is not a city directory (no node directories and no "
+                        "roster)\n", dir);
         return 1;
     }
     unsigned killed = n ? stop_pids(pids, n) : 0;
     dh = opendir(dir);
     while (dh && (e = readdir(dh)) != NULL) {
-        unsigned k;
-        char tail;
-        if (sscanf(e->d_name, "node%u%c", &k, &tail) != 1 || k == 0) continue;
+        if (!is_node_dir(dir, e->d_name)) continue;
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s/node.pid", dir, e->d_name);
         unlink(path);
@@ -661,6 +898,7 @@ int ward_cmd_sim(int argc, char **argv) {
         return 2;
     }
     fprintf(stderr, "ward: error: usage: ward sim up --nodes N --dir D [--base-port P] | "
+                    "ward sim up --city --dir D [--base-port P] [--data DIR] | "
                     "ward sim down --dir D\n");
     return 2;
 }

@@ -735,6 +735,7 @@ static void ctl_import(ward_core *c, ward_actions *out, uint64_t client, uint64_
     case WARD__CONTROL__SENSITIVITY__SENSITIVITY_MEDIUM: opt.sensitivity = WARD_SENSITIVITY_MEDIUM; break;
     default: opt.sensitivity = WARD_SENSITIVITY_DEFAULT; break;
     }
+    opt.schema = req->schema && req->schema[0] ? req->schema : NULL;
     opt.now_ms = (int64_t)now;
     ward_import_report rep;
     int rc = ward_store_import(c->store, &rep, req->table, req->path, &opt);
@@ -779,21 +780,15 @@ static void ctl_import(ward_core *c, ward_actions *out, uint64_t client, uint64_
     if (have_info) ward_table_info_clear(&t);
 }
 
-/* Class shares of the department budget (DECISIONS.md). */
-static double class_share(ward_sensitivity s) {
-    return s == WARD_SENSITIVITY_HIGH ? 0.3 : s == WARD_SENSITIVITY_LOW ? 0.2 : 0.5;
-}
-
 static void ctl_budget(ward_core *c, ward_actions *out, uint64_t client, uint64_t id) {
     if (!c->store) {
         core_reply_error(c, out, client, id, WARD_ENOTFOUND, "this node has no database");
         return;
     }
-    ward_policy def;
-    const ward_policy *pol = c->cfg.policy;
-    if (!pol) {
-        ward_policy_default(&def, c->cfg.allow_exact);
-        pol = &def;
+    if (!c->ledger_open || c->ledger.broken) {
+        core_reply_error(c, out, client, id, WARD_ESTATE, "%s: privacy ledger refused: %s", c->name,
+                         c->ledger_open ? c->ledger.problem : c->ledger.msg);
+        return;
     }
     ward_table_info *tabs = NULL;
     size_t n = 0;
@@ -811,15 +806,37 @@ static void ctl_budget(ward_core *c, ward_actions *out, uint64_t client, uint64_
         core_reply_error(c, out, client, id, WARD_ENOMEM, "out of memory");
         return;
     }
-    /* Nothing spends budget yet: only exact aggregates run, which policy
-     * must allow explicitly and which are not DP releases. */
-    for (size_t i = 0; i < n; i++) {
+    /* Each row shows its class's totals and spends (tables of a class
+     * share its budget), converted at the class's delta, plus the table's
+     * own share of the spends. */
+    for (size_t i = 0; i < n && rc == WARD_OK; i++) {
         ward__control__budget_row__init(&rv[i]);
         rv[i].table = tabs[i].name;
         rv[i].sensitivity = to_ctl_sensitivity(tabs[i].sensitivity);
-        rv[i].epsilon_total = pol->epsilon * class_share(tabs[i].sensitivity);
-        rv[i].delta_total = pol->delta * class_share(tabs[i].sensitivity);
+        core_budget b;
+        rc = core_class_budget(c, &b, core_dp_class(tabs[i].sensitivity));
+        ward_ledger_stats ts;
+        if (rc == WARD_OK)
+            rc = ward_ledger_table_stats(&c->ledger, &ts, tabs[i].name,
+                                         core_dp_class(tabs[i].sensitivity), 1);
+        if (rc != WARD_OK) break;
+        rv[i].epsilon_total = b.epsilon_total;
+        rv[i].delta_total = b.delta_total;
+        rv[i].epsilon_spent = b.epsilon_spent;
+        rv[i].delta_spent = b.delta_spent;
+        rv[i].rho_total = b.rho_total;
+        rv[i].rho_spent = b.rho_spent;
+        rv[i].table_rho_spent = ts.table_spent;
+        rv[i].table_releases = ts.table_releases;
         rp[i] = &rv[i];
+    }
+    if (rc != WARD_OK) {
+        free(rv);
+        free(rp);
+        ward_store_tables_free(tabs, n);
+        core_reply_error(c, out, client, id, rc, "cannot compute the budget: %s",
+                         c->ledger.msg[0] ? c->ledger.msg : ward_strerror(rc));
+        return;
     }
     Ward__Control__BudgetResult res;
     ward__control__budget_result__init(&res);
@@ -1017,6 +1034,20 @@ int ward_core_new(ward_core **core, ward_actions *out, const ward_core_config *c
     core_log(c, out, WARD_LOG_INFO, "node %s started: federation %s, epoch %llu, %zu peers", c->name,
              c->roster->federation, (unsigned long long)c->roster->epoch,
              c->roster->n_members - 1);
+    if (c->store) {
+        /* The ledger is checked against the audit log on every start; a
+         * mismatch leaves the node running (status, audit, budget work)
+         * but refuses every differentially private release. */
+        int lrc = ward_ledger_open(&c->ledger, c->store);
+        c->ledger_open = lrc == WARD_OK || lrc == WARD_ESTATE;
+        if (lrc == WARD_OK)
+            core_log(c, out, WARD_LOG_INFO, "privacy ledger: %llu spends, matching the audit log",
+                     (unsigned long long)c->ledger.releases);
+        else if (lrc == WARD_ESTATE)
+            core_log(c, out, WARD_LOG_ERROR, "privacy ledger refused: %s", c->ledger.problem);
+        else
+            core_log(c, out, WARD_LOG_ERROR, "privacy ledger unavailable: %s", c->ledger.msg);
+    }
     *core = c;
     return WARD_OK;
 }

@@ -100,7 +100,22 @@ typedef struct {
     int allow_exact;                  /* exact (non-DP) results may leave (no policy) */
     const ward_policy *policy;        /* borrowed; NULL: allow every roster peer,
                                          exact results per allow_exact */
+    /* Tests of the simulator's invariants only; 0 in every real node. A
+     * deliberately broken node: WARD_TEST_FAULT_CORRUPT_SHARE adds 1 to the
+     * share it sends its first peer, WARD_TEST_FAULT_SKIP_SHARE never sends
+     * its last peer a share. */
+    uint32_t test_fault;
 } ward_core_config;
+
+/* WARD_TEST_FAULT_HALT_AFTER_DEBIT commits a DP session's ledger debit and
+ * then sends nothing more for it, as a process killed between its ledger
+ * commit and its first share would (the test then crashes the node). */
+enum {
+    WARD_TEST_FAULT_NONE = 0,
+    WARD_TEST_FAULT_CORRUPT_SHARE = 1,
+    WARD_TEST_FAULT_SKIP_SHARE = 2,
+    WARD_TEST_FAULT_HALT_AFTER_DEBIT = 3
+};
 
 /* Creates a core. rng is borrowed and must outlive the core (the driver
  * gives a system rng, the simulator a seeded one). Emits the first actions

@@ -7,6 +7,7 @@
 #include "core.h"
 #include "envelope.h"
 #include "frame.h"
+#include "ledger.h"
 #include "noise.h"
 #include "noise_cipher.h"
 #include "store.h"
@@ -72,6 +73,8 @@ struct ward_core {
     size_t n_conns, cap_conns;
     uint64_t next_conn_id;       /* odd ids for outbound */
     struct agg_session *sessions;/* linked list */
+    ward_ledger ledger;          /* the privacy ledger (on the store) */
+    int ledger_open;             /* opened (sound or broken) */
     uint64_t started_ms;
     int stopping;
     ward_core_stats stats;
@@ -90,6 +93,18 @@ void core_reply(ward_core *c, ward_actions *out, uint64_t client,
 void core_reply_error(ward_core *c, ward_actions *out, uint64_t client, uint64_t id, int code,
                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int core_peer_connected(const ward_core *c, long idx);
+
+/* ---- privacy budget (session_agg.c) ---- */
+typedef struct {
+    double epsilon_total, delta_total;   /* the class's share of the policy's totals */
+    double rho_total;                    /* its zCDP allowance at delta_total */
+    double rho_spent;                    /* the ledger's spends of the class */
+    double epsilon_spent, delta_spent;   /* rho_spent at delta_total (0, 0 when nothing) */
+} core_budget;
+ward_dp_class core_dp_class(ward_sensitivity s);
+/* The class's budget under this node's policy (the default policy when it
+ * has none) and what its ledger has spent. Returns 0 or a ward_err. */
+int core_class_budget(const ward_core *c, core_budget *b, ward_dp_class cls);
 
 /* ---- aggregate sessions (session_agg.c) ---- */
 void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,

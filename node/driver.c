@@ -219,6 +219,12 @@ struct ward_driver {
 
     qev *q_head, *q_tail;
     int dispatching;
+
+    /* Flushing the database's write-ahead log off the event loop. */
+    int wal_fd;          /* -1 until the log file exists */
+    uv_fs_t sync_req;
+    int sync_busy;
+    uint64_t synced_changes, sync_target;
     int stopping;        /* ward_core_shutdown called */
     int finishing;       /* closing every handle */
     int forced;
@@ -317,6 +323,7 @@ static int log_level_from_env(void) {
 /* ---- dispatching events to the core -------------------------------------- */
 
 static void run_actions(ward_driver *d);
+static void maybe_sync(ward_driver *d);
 
 static void handle_event(ward_driver *d, const ward_core_event *ev) {
     if (!d->core || d->finishing) return;
@@ -362,6 +369,7 @@ static void dispatch(ward_driver *d, const ward_core_event *ev) {
         free(q);
     }
     d->dispatching = 0;
+    maybe_sync(d);
 }
 
 static void dispatch_simple(ward_driver *d, ward_event_kind kind, uint64_t conn, uint64_t client) {
@@ -371,6 +379,41 @@ static void dispatch_simple(ward_driver *d, ward_event_kind kind, uint64_t conn,
     ev.conn = conn;
     ev.client = client;
     dispatch(d, &ev);
+}
+
+/* ---- flushing the log ------------------------------------------------------ */
+/* Session records are committed without waiting for the disk
+ * (ward_audit_append_relaxed); after each event whose handling wrote to the
+ * database, the "-wal" file is flushed by libuv's thread pool, so that the
+ * node keeps answering its peers meanwhile and a record is on disk a flush
+ * later (a few ms), not at the next checkpoint. Commits that must be on
+ * disk first still flush themselves (synchronous=FULL). */
+static void on_synced(uv_fs_t *req) {
+    ward_driver *d = req->data;
+    int failed = req->result < 0;
+    if (failed)
+        dlog(d, WARD_LOG_ERROR, "flushing the database log failed: %s",
+             uv_strerror((int)req->result));
+    else
+        d->synced_changes = d->sync_target;
+    d->sync_busy = 0;
+    uv_fs_req_cleanup(req);
+    if (!failed) maybe_sync(d);
+}
+
+static void maybe_sync(ward_driver *d) {
+    if (d->sync_busy || d->finishing || !d->store.db) return;
+    uint64_t ch = ward_store_changes(&d->store);
+    if (ch == d->synced_changes) return;
+    if (d->wal_fd < 0) {
+        char p[sizeof d->conf.db + 8];
+        snprintf(p, sizeof p, "%s-wal", d->conf.db);
+        d->wal_fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (d->wal_fd < 0) return;
+    }
+    d->sync_target = ch;
+    d->sync_req.data = d;
+    if (uv_fs_fdatasync(&d->loop, &d->sync_req, d->wal_fd, on_synced) == 0) d->sync_busy = 1;
 }
 
 /* ---- finishing ------------------------------------------------------------ */
@@ -598,6 +641,19 @@ static void conn_write(dconn *c, const uint8_t *data, size_t len) {
              queued);
         conn_close(c, 1, 0);
         return;
+    }
+    /* Most frames fit the socket buffer at once: writing them directly
+     * spares a request, a copy and the poll-for-writable round per frame.
+     * libuv refuses (UV_EAGAIN) while earlier writes are queued, so the
+     * order of the stream is kept. */
+    if (queued == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+            if (len == 0) return;
+        }
     }
     wreq *w = malloc(sizeof *w + len);
     if (!w) {
@@ -1388,6 +1444,7 @@ int ward_driver_new(ward_driver **out, char *msg, size_t msg_cap, const char *co
         return WARD_ENOMEM;
     }
     d->log_fd = -1;
+    d->wal_fd = -1;
     d->log_level = log_level_from_env();
     d->next_inbound = 2;
     d->next_client = 1;
@@ -1439,7 +1496,9 @@ void ward_driver_free(ward_driver *d) {
     }
     ward_actions_free(&d->acts);
     ward_core_free(d->core);
+    /* Closing the store checkpoints, which flushes the log as well. */
     ward_store_close(&d->store);
+    if (d->wal_fd >= 0) close(d->wal_fd);
     ward_roster_free(&d->roster);
     if (d->rng_init) ward_rng_clear(&d->rng);
     if (d->log_fd >= 0) close(d->log_fd);

@@ -18,7 +18,16 @@
  * of every party's vector, so it reveals nothing while at least one other
  * party's share stays hidden. Any n-1 colluding parties learn only what
  * the result and their own inputs imply (semi-honest, docs/protocol.md).
+ *
+ * Unless the spec says exact, the result is differentially private
+ * (docs/privacy.md, "Releases"): the proposer fixes the noise and bounds in
+ * the spec (propose_dp); at round 0 each party checks them, its budget and
+ * the wrap check with the noise, and samples its noise share before its
+ * local query, which clamps each row (prepare_dp); at round 2 it debits its
+ * ledger in a committed transaction before its first share leaves, then
+ * adds its noise (release_dp). The result carries epsilon and delta.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,8 +36,11 @@
 
 #include <sodium.h>
 
+#include "allocator.h"
 #include "audit.h"
 #include "core_internal.h"
+#include "dp_account.h"
+#include "dp_release.h"
 #include "error.h"
 #include "field61.h"
 #include "hex.h"
@@ -63,6 +75,13 @@ typedef struct agg_session {
     char labels[WARD_AGG_MAX_GROUPS][16];
     unsigned scale;
     uint64_t deadline, t0;
+    /* A differentially private release (not exact). */
+    int dp;
+    ward_dp_plan plan;             /* the spec's noise and what it costs us */
+    ward_dp_class cls;             /* our table's sensitivity class */
+    double class_limit;            /* the class's rho allowance */
+    int debited;                   /* the ledger holds our charge */
+    int64_t *noise;                /* our noise share (secret) until it is added */
 } agg_session;
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -78,6 +97,8 @@ static void free_session(agg_session *s) {
     if (s->local) sodium_memzero(s->local, s->len * sizeof *s->local);
     if (s->acc_share) sodium_memzero(s->acc_share, s->len * sizeof *s->acc_share);
     if (s->acc_partial) sodium_memzero(s->acc_partial, s->len * sizeof *s->acc_partial);
+    if (s->noise) sodium_memzero(s->noise, ward_dp_plan_len(&s->plan) * sizeof *s->noise);
+    free(s->noise);
     free(s->local);
     free(s->acc_share);
     free(s->acc_partial);
@@ -160,7 +181,10 @@ static void audit(ward_core *c, ward_actions *out, agg_session *s, const char *k
                         c->roster->members[s->party[i]].name);
     if (off > 0 && (size_t)off < sizeof details)
         snprintf(details + off, sizeof details - (size_t)off, "]}");
-    int rc = ward_audit_append(c->store, NULL, NULL, (int64_t)now, kind, s->id_hex, details);
+    /* A record of what already happened: committed without waiting for
+     * the disk, which the driver flushes off its event loop (audit.h). */
+    int rc = ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now, kind, s->id_hex,
+                                       details);
     if (rc != WARD_OK)
         core_log(c, out, WARD_LOG_ERROR, "session %.16s: audit append failed: %s", s->id_hex,
                  ward_strerror(rc));
@@ -262,20 +286,217 @@ static int bind_spec(ward_core *c, agg_session *s, char *why, size_t why_cap) {
     return WARD_OK;
 }
 
+/* ---- differential privacy ------------------------------------------------ */
+
+ward_dp_class core_dp_class(ward_sensitivity sens) {
+    return sens == WARD_SENSITIVITY_HIGH  ? WARD_DP_CLASS_HIGH
+           : sens == WARD_SENSITIVITY_LOW ? WARD_DP_CLASS_LOW
+                                          : WARD_DP_CLASS_MEDIUM;
+}
+
+int core_class_budget(const ward_core *c, core_budget *b, ward_dp_class cls) {
+    memset(b, 0, sizeof *b);
+    double eps, delta;
+    if (c->cfg.policy) {
+        eps = c->cfg.policy->epsilon;
+        delta = c->cfg.policy->delta;
+    } else {
+        ward_policy *def = malloc(sizeof *def);
+        if (!def) return WARD_ENOMEM;
+        ward_policy_default(def, c->cfg.allow_exact);
+        eps = def->epsilon;
+        delta = def->delta;
+        free(def);
+    }
+    int rc = ward_dp_class_budget(&b->epsilon_total, &b->delta_total, cls, eps, delta);
+    if (rc == WARD_OK) rc = ward_dp_cdp_rho(&b->rho_total, b->epsilon_total, b->delta_total);
+    if (rc != WARD_OK) return rc;
+    b->rho_spent = c->ledger_open ? ward_ledger_spent(&c->ledger, cls) : 0;
+    if (b->rho_spent > 0) {
+        rc = ward_dp_cdp_epsilon(&b->epsilon_spent, b->rho_spent, b->delta_total);
+        b->delta_spent = b->delta_total;
+    }
+    return rc;
+}
+
+static int dp_has_values(Ward__Wire__AggregateOp op) {
+    return op == WARD__WIRE__AGGREGATE_OP__AGG_SUM || op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
+}
+
+static ward_dp_rel_op dp_op(Ward__Wire__AggregateOp op) {
+    switch (op) {
+    case WARD__WIRE__AGGREGATE_OP__AGG_SUM: return WARD_DP_REL_SUM;
+    case WARD__WIRE__AGGREGATE_OP__AGG_MEAN: return WARD_DP_REL_MEAN;
+    case WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM: return WARD_DP_REL_HISTOGRAM;
+    default: return WARD_DP_REL_COUNT;
+    }
+}
+
+/* What sessions of a class that accepted but have not debited yet hold:
+ * their charges are counted before another session may accept, so that
+ * sessions in flight together never promise more than the class has. */
+static double reserved_rho(const ward_core *c, ward_dp_class cls, const agg_session *except) {
+    double r = 0;
+    for (const agg_session *x = c->sessions; x; x = x->next)
+        if (x != except && x->dp && !x->debited && x->cls == cls) r = nextafter(r + x->plan.rho, INFINITY);
+    return r;
+}
+
+static const ward_column_info *column_of(const ward_table_info *t, const char *name) {
+    for (size_t i = 0; i < t->ncolumns; i++)
+        if (strcmp(t->columns[i].name, name) == 0) return &t->columns[i];
+    return NULL;
+}
+
+/* The differentially private half of a party's check, before its local
+ * query: the ledger is sound, the table's class and (for sums) its
+ * declared bounds, the spec's noise and what it costs, our budget with
+ * the sessions in flight, and the wrap check from declared bounds with
+ * the noise's tail. Then our noise share is sampled, before the data are
+ * read, so that nothing we send later is timed by the sampler
+ * (docs/privacy.md, "Timing"). */
+static int prepare_dp(ward_core *c, agg_session *s, size_t groups, int *reason, char *why,
+                      size_t why_cap) {
+    const Ward__Wire__AggregateSpec *a = s->agg;
+    int values = dp_has_values(a->op);
+    if (!c->ledger_open || c->ledger.broken) {
+        *reason = WARD__WIRE__REASON__REASON_BUDGET;
+        snprintf(why, why_cap, "%s: privacy ledger refused: %s", c->name,
+                 c->ledger_open ? c->ledger.problem : c->ledger.msg);
+        return WARD_ESTATE;
+    }
+    ward_table_info t;
+    int rc = ward_store_table_info(c->store, &t, a->table);
+    if (rc != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_UNKNOWN_TABLE;
+        snprintf(why, why_cap, "%s: no table '%s'", c->name, a->table);
+        return rc;
+    }
+    s->cls = core_dp_class(t.sensitivity);
+    uint64_t rows = t.rows;
+    if (values) {
+        const ward_column_info *col = column_of(&t, a->column);
+        if (!col) {
+            *reason = WARD__WIRE__REASON__REASON_UNKNOWN_TABLE;
+            snprintf(why, why_cap, "%s: table '%s' has no column '%s'", c->name, a->table, a->column);
+            ward_table_info_clear(&t);
+            return WARD_ENOTFOUND;
+        }
+        if (!col->has_min || !col->has_max) {
+            char ty[32];
+            ward_column_type_text(ty, sizeof ty, col);
+            *reason = WARD__WIRE__REASON__REASON_SCHEMA;
+            snprintf(why, why_cap,
+                     "%s: column %s.%s has no declared bounds, which a differentially private %s "
+                     "needs; declare them when importing the table: --schema '%s:%s[MIN,MAX]' "
+                     "(MIN <= 0 <= MAX, docs/privacy.md)",
+                     c->name, a->table, a->column, op_name(a->op), col->name, ty);
+            ward_table_info_clear(&t);
+            return WARD_EINVAL;
+        }
+    }
+    ward_table_info_clear(&t);
+
+    ward_dp_plan *p = &s->plan;
+    memset(p, 0, sizeof *p);
+    p->op = dp_op(a->op);
+    p->groups = groups;
+    p->parties = (uint32_t)s->n;
+    p->colluding = a->colluding;
+    p->lower = a->lower;
+    p->upper = a->upper;
+    p->sigma2_num = a->sigma2_num;
+    p->sigma2_den = a->sigma2_den;
+    p->count_sigma2_num = a->count_sigma2_num;
+    p->count_sigma2_den = a->count_sigma2_den;
+    p->epsilon = a->epsilon;
+    p->delta = a->delta;
+    if (values && !a->has_bounds) {
+        *reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
+        snprintf(why, why_cap, "%s: the spec of a private %s has no clamping bounds", c->name,
+                 op_name(a->op));
+        return WARD_EINVAL;
+    }
+    if (s->n >= 2 && a->colluding < 1) {
+        *reason = WARD__WIRE__REASON__REASON_POLICY;
+        snprintf(why, why_cap, "%s: the noise must hold against at least one colluding party "
+                 "(t >= 1), the spec says t = %u", c->name, a->colluding);
+        return WARD_EINVAL;
+    }
+    char pwhy[200];
+    if (ward_dp_plan_check(p, pwhy, sizeof pwhy) != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
+        snprintf(why, why_cap, "%s: %s", c->name, pwhy);
+        return WARD_EINVAL;
+    }
+
+    core_budget b;
+    rc = core_class_budget(c, &b, s->cls);
+    if (rc != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_INTERNAL;
+        snprintf(why, why_cap, "%s: cannot compute the budget of class %s: %s", c->name,
+                 ward_ledger_class_name(s->cls), ward_strerror(rc));
+        return rc;
+    }
+    s->class_limit = b.rho_total;
+    double held = reserved_rho(c, s->cls, s);
+    double left = b.rho_total - b.rho_spent - held;
+    if (!(nextafter(b.rho_spent + held + p->rho, INFINITY) <= b.rho_total)) {
+        *reason = WARD__WIRE__REASON__REASON_BUDGET;
+        snprintf(why, why_cap,
+                 "%s: the privacy budget of class %s cannot pay for this release of table %s: "
+                 "spent epsilon %.4g of %.4g (delta %.3g)%s; the release costs epsilon %.4g "
+                 "(rho %.4g, %.4g left)",
+                 c->name, ward_ledger_class_name(s->cls), a->table, b.epsilon_spent, b.epsilon_total,
+                 b.delta_total, held > 0 ? ", with sessions in flight holding more" : "",
+                 p->epsilon_spent, p->rho, left > 0 ? left : 0.0);
+        return WARD_ESTATE;
+    }
+
+    /* The wrap check (DECISIONS.md, Numbers) from what is declared, not
+     * from the data: the table's rows, each at most D after clamping, plus
+     * 40 sqrt(n) sigma for the noise. */
+    uint64_t worst = 0;
+    int wraps = 0;
+    if (values)
+        wraps = __builtin_mul_overflow(rows, (uint64_t)p->sensitivity, &worst) ||
+                __builtin_add_overflow(worst, p->value_tail, &worst) || worst > a->bound;
+    if (!wraps && p->count_tail)
+        wraps = __builtin_add_overflow(rows, p->count_tail, &worst) || worst > a->bound;
+    if (wraps) {
+        *reason = WARD__WIRE__REASON__REASON_BOUNDS;
+        snprintf(why, why_cap,
+                 "%s: table %s has %llu rows; at %.17g per row plus the noise's tail "
+                 "(40 sqrt(n) sigma = %llu) one party's value could exceed the session bound %llu "
+                 "of F_(2^61-1) with %zu parties; narrow the declared bounds",
+                 c->name, a->table, (unsigned long long)rows, values ? p->sensitivity : 1.0,
+                 (unsigned long long)(values ? p->value_tail : p->count_tail),
+                 (unsigned long long)a->bound, s->n);
+        return WARD_EOVERFLOW;
+    }
+
+    size_t len = ward_dp_plan_len(p);
+    s->noise = calloc(len, sizeof *s->noise);
+    if (!s->noise) return WARD_ENOMEM;
+    rc = ward_dp_plan_noise_var(p, c->rng, s->noise, len);
+    if (rc != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_INTERNAL;
+        snprintf(why, why_cap, "%s: noise sampling failed: %s", c->name, ward_strerror(rc));
+        return rc;
+    }
+    s->dp = 1;
+    return WARD_OK;
+}
+
 /* The policy check and local query of one party. On success s->local holds
  * the encoded vector. */
 static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, size_t why_cap) {
     const Ward__Wire__AggregateSpec *a = s->agg;
-    if (!a->exact) {
-        *reason = WARD__WIRE__REASON__REASON_UNSUPPORTED;
-        snprintf(why, why_cap, "%s: differentially private releases are not available on this "
-                 "node yet; only --exact aggregates", c->name);
-        return WARD_EUNSUPPORTED;
-    }
     int exact_ok = c->cfg.policy ? c->cfg.policy->exact : c->cfg.allow_exact;
-    if (!exact_ok) {
+    if (a->exact && !exact_ok) {
         *reason = WARD__WIRE__REASON__REASON_POLICY;
-        snprintf(why, why_cap, "%s: policy forbids exact results", c->name);
+        snprintf(why, why_cap, "%s: policy forbids exact results (run it without --exact for a "
+                 "differentially private one)", c->name);
         return WARD_EINVAL;
     }
     /* Every other party that receives the result must be allowed to use
@@ -306,7 +527,20 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
     }
     ward_agg_local *loc = malloc(sizeof *loc);
     if (!loc) return WARD_ENOMEM;
-    int rc = ward_store_aggregate(c->store, loc, a->table,
+    int rc = WARD_OK;
+    if (!a->exact && ward_agg_domain(loc, a->group_by) == WARD_OK) {
+        /* Budget, bounds and noise come before the data are read. */
+        rc = prepare_dp(c, s, loc->n_groups, reason, why, why_cap);
+        if (rc != WARD_OK) {
+            free(loc);
+            return rc;
+        }
+    }
+    if (s->dp && dp_has_values(a->op))
+        rc = ward_store_aggregate_clamped(c->store, loc, a->table, a->column, a->where, a->group_by,
+                                          a->scale, a->lower, a->upper);
+    else
+        rc = ward_store_aggregate(c->store, loc, a->table,
                                   a->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ? "" : a->column,
                                   a->where, a->group_by);
     if (rc != WARD_OK) {
@@ -320,9 +554,10 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
     }
     /* Values travel at the session's scale: a party whose column has
      * fewer decimals multiplies up exactly; one with more refuses, since
-     * rounding its sums would not equal the sum of rounded values. */
+     * rounding its sums would not equal the sum of rounded values. Counts
+     * (count, histogram) carry no values, so no scale applies to them. */
     int64_t up = 1;
-    if (a->op != WARD__WIRE__AGGREGATE_OP__AGG_COUNT) {
+    if (a->op == WARD__WIRE__AGGREGATE_OP__AGG_SUM || a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN) {
         if (loc->scale > a->scale) {
             *reason = WARD__WIRE__REASON__REASON_SCHEMA;
             snprintf(why, why_cap, "%s: column %s.%s has %u decimals, more than the session's %u",
@@ -377,18 +612,71 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
 
 /* ---- rounds -------------------------------------------------------------- */
 
-static void send_shares(ward_core *c, ward_actions *out, agg_session *s) {
+/* A private release: our ledger is charged, in a committed transaction,
+ * before anything that depends on our data leaves (ledger.h); then our
+ * noise share joins the encoded vector. On failure the session is failed
+ * (nothing was sent) and the call returns non-zero. */
+static int release_dp(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    if (!s->noise || s->len != ward_dp_plan_len(&s->plan)) {
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, WARD_ESTATE, now,
+                     "%s: the noise does not fit the vector; nothing released", c->name);
+        return -1;
+    }
+    ward_ledger_spend sp = {s->id_hex, s->agg->table, s->cls, s->plan.rho, s->plan.epsilon_spent,
+                            s->plan.delta};
+    uint64_t seq = 0;
+    int rc = ward_ledger_debit(&c->ledger, &seq, &sp, s->class_limit, (int64_t)now);
+    if (rc != WARD_OK) {
+        int budget = rc == WARD_EOVERFLOW;
+        fail_session(c, out, s, 1,
+                     budget ? WARD__WIRE__REASON__REASON_BUDGET : WARD__WIRE__REASON__REASON_INTERNAL,
+                     budget ? WARD_ESTATE : rc, now, "%s: %s%s%s (class %s); nothing released", c->name,
+                     budget ? "the privacy budget cannot pay for this release of table " : "",
+                     budget ? s->agg->table : "", budget ? "" : c->ledger.msg,
+                     ward_ledger_class_name(s->cls));
+        return -1;
+    }
+    s->debited = 1;
+    core_log(c, out, WARD_LOG_INFO,
+             "session %.16s: charged rho %.4g (epsilon %.4g, delta %.3g) to table %s, class %s "
+             "(ledger entry %llu)",
+             s->id_hex, s->plan.rho, s->plan.epsilon_spent, s->plan.delta, s->agg->table,
+             ward_ledger_class_name(s->cls), (unsigned long long)seq);
+    for (size_t i = 0; i < s->len; i++)
+        s->local[i] = ward_f61_add(s->local[i], ward_f61_from_i64(s->noise[i]));
+    sodium_memzero(s->noise, s->len * sizeof *s->noise);
+    free(s->noise);
+    s->noise = NULL;
+    return 0;
+}
+
+/* Returns 0, or non-zero when the session ended (or, under a test fault,
+ * stopped) instead. */
+static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    if (s->dp && !s->debited) {
+        if (release_dp(c, out, s, now) != 0) return -1;
+        if (c->cfg.test_fault == WARD_TEST_FAULT_HALT_AFTER_DEBIT) {
+            core_log(c, out, WARD_LOG_WARN, "session %.16s: test fault: halted after the debit",
+                     s->id_hex);
+            return -1;
+        }
+    }
     ward_f61 **shares = calloc(s->n, sizeof *shares);
     int ok = shares != NULL;
     for (size_t i = 0; ok && i < s->n; i++)
         if (!(shares[i] = calloc(s->len, sizeof **shares))) ok = 0;
     if (ok) ok = ward_additive_f61_share(c->rng, shares, s->n, s->local, s->len) == WARD_OK;
+    /* The injected faults of ward_core_config.test_fault (simulator tests). */
+    size_t first_peer = s->me == 0 ? 1 : 0, last_peer = s->me == s->n - 1 ? s->n - 2 : s->n - 1;
+    if (ok && c->cfg.test_fault == WARD_TEST_FAULT_CORRUPT_SHARE && s->n > 1 && s->len > 0)
+        shares[first_peer][0] = ward_f61_add(shares[first_peer][0], 1);
     for (size_t i = 0; ok && i < s->n; i++) {
         if (i == s->me) {
             ward_f61_vec_add(s->acc_share, s->acc_share, shares[i], s->len);
             s->got_share[i] = 1;
             continue;
         }
+        if (c->cfg.test_fault == WARD_TEST_FAULT_SKIP_SHARE && s->n > 1 && i == last_peer) continue;
         Ward__Wire__Shares sh;
         ward__wire__shares__init(&sh);
         sh.field = WARD__WIRE__FIELD__FIELD_P61;
@@ -407,6 +695,7 @@ static void send_shares(ward_core *c, ward_actions *out, agg_session *s) {
     free(shares);
     /* Released: the local vector is no longer needed. */
     sodium_memzero(s->local, s->len * sizeof *s->local);
+    return 0;
 }
 
 static int all_set(const uint8_t *flags, size_t n) {
@@ -441,6 +730,35 @@ static void maybe_send_partials(ward_core *c, ward_actions *out, agg_session *s,
     if (!s->is_output[s->me]) {
         core_log(c, out, WARD_LOG_INFO, "session %.16s (%s %s): contributed", s->id_hex,
                  op_name(s->agg->op), s->agg->table);
+        if (s->has_client) {
+            /* A proposer that is not an output party: its caller learns the
+             * session completed (no value: the result went to the others). */
+            Ward__Control__AggregateResult res;
+            ward__control__aggregate_result__init(&res);
+            char **names = calloc(s->n, sizeof *names);
+            for (size_t i = 0; names && i < s->n; i++)
+                names[i] = (char *)c->roster->members[s->party[i]].name;
+            res.n_parties = names ? s->n : 0;
+            res.parties = names;
+            res.latency_ms = (double)(now - s->t0);
+            res.session = s->id_hex;
+            Ward__Control__Number eps, del;
+            ward__control__number__init(&eps);
+            ward__control__number__init(&del);
+            if (s->dp) {
+                eps.value = s->plan.epsilon_spent;
+                del.value = s->plan.delta;
+                res.epsilon = &eps;
+                res.delta = &del;
+            }
+            Ward__Control__Response r;
+            ward__control__response__init(&r);
+            r.id = s->req_id;
+            r.result_case = WARD__CONTROL__RESPONSE__RESULT_AGGREGATE;
+            r.aggregate = &res;
+            core_reply(c, out, s->client, &r);
+            free(names);
+        }
         audit(c, out, s, "session-done", "contributed", now);
         c->stats.sessions_done++;
         unlink_session(c, s);
@@ -448,6 +766,44 @@ static void maybe_send_partials(ward_core *c, ward_actions *out, agg_session *s,
         return;
     }
     finish_output(c, out, s, now);
+}
+
+/* A private result is computed once per session; the output party keeps
+ * what it released in its audit log (kind "result"), so it can be read
+ * again without a new session and a new charge. */
+static void audit_result(ward_core *c, ward_actions *out, agg_session *s, const double *vals,
+                         const int *present, uint64_t now) {
+    if (!c->store) return;
+    size_t cap = 256 + s->groups * 48, off = 0;
+    char *d = malloc(cap);
+    if (!d) return;
+    double div = 1;
+    for (unsigned i = 0; i < s->scale; i++) div *= 10;
+    off += (size_t)snprintf(d + off, cap - off,
+                            "{\"op\":\"%s\",\"table\":\"%s\",\"column\":\"%s\",\"epsilon\":%.17g,"
+                            "\"delta\":%.17g,\"noise_sd\":%.17g,\"groups\":{",
+                            op_name(s->agg->op), s->agg->table, s->agg->column,
+                            s->plan.epsilon_spent, s->plan.delta,
+                            s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_SUM ||
+                                    s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN
+                                ? s->plan.value_sd / div
+                                : s->plan.count_sd);
+    for (size_t g = 0; g < s->groups && off < cap; g++) {
+        if (present[g])
+            off += (size_t)snprintf(d + off, cap - off, "%s\"%s\":%.17g", g ? "," : "",
+                                    s->labels[g], vals[g]);
+        else
+            off += (size_t)snprintf(d + off, cap - off, "%s\"%s\":null", g ? "," : "",
+                                    s->labels[g]);
+    }
+    if (off < cap) snprintf(d + off, cap - off, "}}");
+    int rc = off + 2 < cap ? ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now,
+                                                       "result", s->id_hex, d)
+                           : WARD_ETOOBIG;
+    if (rc != WARD_OK)
+        core_log(c, out, WARD_LOG_ERROR, "session %.16s: recording the result failed: %s",
+                 s->id_hex, ward_strerror(rc));
+    free(d);
 }
 
 static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
@@ -470,9 +826,16 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
         int64_t v = ward_f61_to_i64(s->acc_partial[g]);
         present[g] = 1;
         if (is_mean) {
+            /* A private mean is its noisy sum over its noisy count, and,
+             * as post-processing, kept within the clamping bounds; a group
+             * whose noisy count is below 1 has no mean. */
             int64_t n = ward_f61_to_i64(s->acc_partial[s->groups + g]);
             present[g] = n > 0;
             vals[g] = n > 0 ? (double)v / div / (double)n : 0;
+            if (s->dp && n > 0) {
+                double lo = (double)s->plan.lower / div, hi = (double)s->plan.upper / div;
+                vals[g] = vals[g] < lo ? lo : vals[g] > hi ? hi : vals[g];
+            }
         } else {
             vals[g] = is_count ? (double)v : (double)v / div;
         }
@@ -494,6 +857,23 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
         ward__control__number__init(&value);
         Ward__Control__Group *gv = NULL, **gp = NULL;
         char **names = calloc(s->n, sizeof *names);
+        Ward__Control__Number eps, del, sd, csd;
+        ward__control__number__init(&eps);
+        ward__control__number__init(&del);
+        ward__control__number__init(&sd);
+        ward__control__number__init(&csd);
+        if (s->dp) {
+            eps.value = s->plan.epsilon_spent;
+            del.value = s->plan.delta;
+            res.epsilon = &eps;
+            res.delta = &del;
+            sd.value = is_count ? s->plan.count_sd : s->plan.value_sd / div;
+            res.noise_sd = &sd;
+            if (is_mean) {
+                csd.value = s->plan.count_sd;
+                res.count_noise_sd = &csd;
+            }
+        }
         if (s->groups == 1 && s->agg->group_by[0] == '\0') {
             value.value = vals[0];
             if (present[0]) res.value = &value;
@@ -529,6 +909,7 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
         free(gp);
         free(names);
     }
+    if (s->dp) audit_result(c, out, s, vals, present, now);
     free(vals);
     free(present);
     audit(c, out, s, "session-done", "result released to output parties", now);
@@ -562,11 +943,181 @@ static void on_all_accepted(ward_core *c, ward_actions *out, agg_session *s, uin
     }
     s->phase = PHASE_COMMITTED;
     s->deadline = now + c->cfg.session_timeout_ms;
-    send_shares(c, out, s);
+    if (send_shares(c, out, s, now) != 0) return;
     maybe_send_partials(c, out, s, now);
 }
 
 /* ---- entry points ---------------------------------------------------- */
+
+/* v / 10^k in decimal, for messages. */
+static void fmt_scaled(char *out, size_t cap, int64_t v, unsigned k) {
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, p = 1;
+    for (unsigned i = 0; i < k; i++) p *= 10;
+    if (k == 0) snprintf(out, cap, "%s%llu", v < 0 ? "-" : "", (unsigned long long)m);
+    else
+        snprintf(out, cap, "%s%llu.%0*llu", v < 0 ? "-" : "", (unsigned long long)(m / p), (int)k,
+                 (unsigned long long)(m % p));
+}
+
+/* The proposer's half of a private release: the table's class and declared
+ * bounds, epsilon and delta (named by the caller, or chosen by the
+ * allocator from the class's remaining budget, the importance and the
+ * table's query frequency), t and the noise, all written into the spec.
+ * Each party, the proposer included, then checks the spec in prepare_dp. */
+static int propose_dp(ward_core *c, Ward__Wire__AggregateSpec *a,
+                      const Ward__Control__AggregateRequest *req, char *why, size_t why_cap) {
+    if (req->epsilon && (!isfinite(req->epsilon->value) || req->epsilon->value <= 0)) {
+        snprintf(why, why_cap, "epsilon must be a finite number above 0, not %g", req->epsilon->value);
+        return WARD_EINVAL;
+    }
+    if (req->delta && !(req->delta->value > 0 && req->delta->value < 1)) {
+        snprintf(why, why_cap, "delta must lie strictly between 0 and 1, not %g", req->delta->value);
+        return WARD_EINVAL;
+    }
+    if (!c->store) {
+        snprintf(why, why_cap, "%s has no database", c->name);
+        return WARD_ENOTFOUND;
+    }
+    if (!c->ledger_open || c->ledger.broken) {
+        snprintf(why, why_cap, "%s: privacy ledger refused: %s", c->name,
+                 c->ledger_open ? c->ledger.problem : c->ledger.msg);
+        return WARD_ESTATE;
+    }
+    ward_agg_local *dom = malloc(sizeof *dom);
+    if (!dom) return WARD_ENOMEM;
+    int rc = ward_agg_domain(dom, a->group_by);
+    size_t groups = dom->n_groups;
+    free(dom);
+    if (rc != WARD_OK) {
+        snprintf(why, why_cap, "group-by key '%s' is not hour(COL) or weekday(COL), the declared "
+                 "domains of private releases", a->group_by);
+        return rc;
+    }
+    ward_table_info t;
+    rc = ward_store_table_info(c->store, &t, a->table);
+    if (rc != WARD_OK) {
+        snprintf(why, why_cap, "%s: no table '%s'", c->name, a->table);
+        return rc;
+    }
+    ward_dp_class cls = core_dp_class(t.sensitivity);
+    int values = dp_has_values(a->op);
+    int64_t lower = 0, upper = 0;
+    if (values) {
+        const ward_column_info *col = column_of(&t, a->column);
+        char ty[32] = "", lo[48], hi[48];
+        if (col) ward_column_type_text(ty, sizeof ty, col);
+        if (!col || (col->type != WARD_COLTYPE_INTEGER && col->type != WARD_COLTYPE_DECIMAL)) {
+            snprintf(why, why_cap, "%s: table '%s' has no numeric column '%s'", c->name, a->table,
+                     a->column);
+            rc = WARD_ENOTFOUND;
+        } else if (!col->has_min || !col->has_max) {
+            snprintf(why, why_cap,
+                     "%s: column %s.%s has no declared bounds, which a differentially private %s "
+                     "needs; declare them when importing the table: --schema '%s:%s[MIN,MAX]' "
+                     "(MIN <= 0 <= MAX, docs/privacy.md)",
+                     c->name, a->table, a->column, op_name(a->op), col->name, ty);
+            rc = WARD_EINVAL;
+        } else if (col->min > 0 || col->max < 0 || col->min >= col->max ||
+                   col->min < -WARD_DP_MAX_BOUND || col->max > WARD_DP_MAX_BOUND) {
+            fmt_scaled(lo, sizeof lo, col->min, col->scale);
+            fmt_scaled(hi, sizeof hi, col->max, col->scale);
+            snprintf(why, why_cap,
+                     "%s: the declared bounds [%s,%s] of %s.%s cannot clamp a private %s: they must "
+                     "contain 0 (an absent row counts 0), be wider than a point and within 2^53 "
+                     "units; declare e.g. [%s,%s]",
+                     c->name, lo, hi, a->table, a->column, op_name(a->op), col->min > 0 ? "0" : lo,
+                     col->max < 0 ? "0" : hi);
+            rc = WARD_EINVAL;
+        } else {
+            lower = col->min;
+            upper = col->max;
+            a->scale = col->scale; /* the declared bounds' scale */
+        }
+    }
+    ward_table_info_clear(&t);
+    if (rc != WARD_OK) return rc;
+
+    core_budget b;
+    rc = core_class_budget(c, &b, cls);
+    if (rc != WARD_OK) {
+        snprintf(why, why_cap, "%s: cannot compute the budget of class %s", c->name,
+                 ward_ledger_class_name(cls));
+        return rc;
+    }
+    double delta = req->delta ? req->delta->value : b.delta_total;
+    double epsilon;
+    if (req->epsilon) {
+        epsilon = req->epsilon->value;
+    } else {
+        /* The allocator: tables of the class, this table's spends and how
+         * often it was asked lately, and what the class has left. */
+        ward_table_info *tabs = NULL;
+        size_t nt = 0;
+        uint32_t k = 0;
+        if (ward_store_tables(c->store, &tabs, &nt) == WARD_OK)
+            for (size_t i = 0; i < nt; i++) k += core_dp_class(tabs[i].sensitivity) == cls;
+        ward_store_tables_free(tabs, nt);
+        ward_ledger_stats st;
+        rc = ward_ledger_table_stats(&c->ledger, &st, a->table, cls, WARD_ALLOC_WINDOW);
+        if (rc != WARD_OK) {
+            snprintf(why, why_cap, "%s: %s", c->name, c->ledger.msg);
+            return rc;
+        }
+        ward_alloc_input in = {b.rho_total,
+                               b.rho_spent + reserved_rho(c, cls, NULL),
+                               st.table_spent,
+                               k ? k : 1,
+                               st.recent_table,
+                               st.recent_class};
+        ward_importance imp = req->importance == WARD__CONTROL__IMPORTANCE__IMPORTANCE_LOW
+                                  ? WARD_IMPORTANCE_LOW
+                              : req->importance == WARD__CONTROL__IMPORTANCE__IMPORTANCE_HIGH
+                                  ? WARD_IMPORTANCE_HIGH
+                                  : WARD_IMPORTANCE_NORMAL;
+        ward_alloc_result ar;
+        rc = ward_alloc_choose(&ar, &in, imp);
+        if (rc == WARD_EOVERFLOW) {
+            snprintf(why, why_cap,
+                     "%s: the privacy budget of class %s has nothing left for table %s: the "
+                     "allocator's share for it is rho %.4g, of which %.4g is spent, and the class "
+                     "has spent epsilon %.4g of %.4g (delta %.3g); nothing released",
+                     c->name, ward_ledger_class_name(cls), a->table, ar.entitlement, st.table_spent,
+                     b.epsilon_spent, b.epsilon_total, b.delta_total);
+            return WARD_ESTATE;
+        }
+        if (rc == WARD_OK) rc = ward_dp_cdp_epsilon(&epsilon, ar.rho, delta);
+        if (rc != WARD_OK) {
+            snprintf(why, why_cap, "%s: the allocator failed: %s", c->name, ward_strerror(rc));
+            return rc;
+        }
+    }
+    uint32_t colluding = a->n_parties >= 2 ? 1 : 0;
+    ward_dp_plan plan;
+    rc = ward_dp_plan_make(&plan, dp_op(a->op), groups, (uint32_t)a->n_parties, colluding, lower,
+                           upper, epsilon, delta);
+    if (rc != WARD_OK) {
+        if (rc == WARD_EOVERFLOW)
+            snprintf(why, why_cap, "epsilon %g is too small for a private %s of %s%s%s: the noise "
+                     "would exceed the sampler's range", epsilon, op_name(a->op), a->table,
+                     values ? "." : "", values ? a->column : "");
+        else
+            snprintf(why, why_cap, "cannot plan the noise for epsilon %g, delta %g: %s", epsilon,
+                     delta, ward_strerror(rc));
+        return rc;
+    }
+    a->epsilon = epsilon;
+    a->delta = delta;
+    a->colluding = colluding;
+    a->has_bounds = values;
+    a->lower = plan.lower;
+    a->upper = plan.upper;
+    a->sigma2_num = plan.sigma2_num;
+    a->sigma2_den = plan.sigma2_den;
+    a->count_sigma2_num = plan.count_sigma2_num;
+    a->count_sigma2_den = plan.count_sigma2_den;
+    return WARD_OK;
+}
+
 
 void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
                const Ward__Control__AggregateRequest *req, uint64_t now) {
@@ -659,6 +1210,24 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
             ward_table_info_clear(&t);
         }
     }
+    if (req->exact && (req->epsilon || req->delta)) {
+        core_reply_error(c, out, client, req_id, WARD_EINVAL,
+                         "--exact cannot be combined with --epsilon or --delta");
+        free(parties);
+        free(outputs);
+        return;
+    }
+    if (!req->exact) {
+        /* Differentially private: the default for every aggregate. */
+        char dwhy[768];
+        int drc = propose_dp(c, &a, req, dwhy, sizeof dwhy);
+        if (drc != WARD_OK) {
+            core_reply_error(c, out, client, req_id, drc, "%s", dwhy);
+            free(parties);
+            free(outputs);
+            return;
+        }
+    }
     Ward__Wire__SessionSpec spec;
     ward__wire__session_spec__init(&spec);
     spec.spec_case = WARD__WIRE__SESSION_SPEC__SPEC_AGGREGATE;
@@ -696,7 +1265,7 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
     s->deadline = now + c->cfg.session_timeout_ms;
     s->phase = PHASE_PROPOSED;
     s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
-    char why[300];
+    char why[768];
     int reason = 0;
     int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
     if (rc != WARD_OK) {
@@ -762,7 +1331,7 @@ static void on_propose(ward_core *c, ward_actions *out, long from, const ward_en
         s->spec_len = pr->spec.len;
         s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
     }
-    char why[300] = "malformed spec";
+    char why[768] = "malformed spec";
     int reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
     int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
     if (rc == WARD_OK) rc = prepare_local(c, s, &reason, why, sizeof why);
@@ -829,7 +1398,7 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
         }
         s->phase = PHASE_COMMITTED;
         s->deadline = now + c->cfg.session_timeout_ms;
-        send_shares(c, out, s);
+        if (send_shares(c, out, s, now) != 0) return;
         maybe_send_partials(c, out, s, now);
         break;
     case WARD__WIRE__KIND__KIND_SHARES: {

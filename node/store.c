@@ -930,8 +930,44 @@ int ward_store_open(ward_store *st, const char *path) {
     return rc;
 }
 
+int ward_store_stmt(ward_store *st, sqlite3_stmt **out, const char *sql) {
+    WARD_ARG_CHECK(st != NULL && st->db != NULL && out != NULL && sql != NULL);
+    size_t i = 0;
+    while (i < WARD_STORE_STMT_CACHE && st->stmt_sql[i] && st->stmt_sql[i] != sql) i++;
+    if (i < WARD_STORE_STMT_CACHE && st->stmt_sql[i]) {
+        *out = st->stmt[i];
+        return WARD_OK;
+    }
+    if (i == WARD_STORE_STMT_CACHE) return prepare(st, out, sql);
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return db_error(st, rc);
+    }
+    st->stmt_sql[i] = sql;
+    st->stmt[i] = *out;
+    return WARD_OK;
+}
+
+void ward_store_stmt_done(ward_store *st, sqlite3_stmt *stmt) {
+    if (!stmt) return;
+    for (size_t i = 0; i < WARD_STORE_STMT_CACHE; i++) {
+        if (st->stmt[i] == stmt) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            return;
+        }
+    }
+    sqlite3_finalize(stmt);
+}
+
 int ward_store_close(ward_store *st) {
     if (!st || !st->db) return WARD_OK;
+    for (size_t i = 0; i < WARD_STORE_STMT_CACHE; i++) {
+        sqlite3_finalize(st->stmt[i]);
+        st->stmt[i] = NULL;
+        st->stmt_sql[i] = NULL;
+    }
     int s = sqlite3_close(st->db);
     if (s != SQLITE_OK) {
         /* A statement left open would be a bug here; close it anyway. */
@@ -942,6 +978,10 @@ int ward_store_close(ward_store *st) {
     }
     st->db = NULL;
     return WARD_OK;
+}
+
+uint64_t ward_store_changes(const ward_store *st) {
+    return st && st->db ? (uint64_t)sqlite3_total_changes64(st->db) : 0;
 }
 
 const char *ward_store_errmsg(const ward_store *st) { return st ? st->errmsg : ""; }
@@ -1016,10 +1056,13 @@ static void copy_text(char *out, size_t cap, const unsigned char *s) {
 int ward_store_table_info(ward_store *st, ward_table_info *info, const char *table) {
     WARD_ARG_CHECK(st != NULL && st->db != NULL && info != NULL && table != NULL);
     memset(info, 0, sizeof *info);
+    static const char table_sql[] =
+        "SELECT sensitivity, row_count, created_ms, updated_ms FROM ward_tables WHERE name = ?";
+    static const char columns_sql[] =
+        "SELECT name, source, type, scale, min, max FROM ward_columns"
+        " WHERE table_name = ? ORDER BY position";
     sqlite3_stmt *stmt;
-    int rc = prepare(st, &stmt,
-                     "SELECT sensitivity, row_count, created_ms, updated_ms FROM ward_tables"
-                     " WHERE name = ?");
+    int rc = ward_store_stmt(st, &stmt, table_sql);
     if (rc) return rc;
     sqlite3_bind_text(stmt, 1, table, -1, SQLITE_TRANSIENT);
     int s = sqlite3_step(stmt);
@@ -1038,12 +1081,10 @@ int ward_store_table_info(ward_store *st, ward_table_info *info, const char *tab
     } else {
         rc = db_error(st, s);
     }
-    sqlite3_finalize(stmt);
+    ward_store_stmt_done(st, stmt);
     if (rc) return rc;
 
-    rc = prepare(st, &stmt,
-                 "SELECT name, source, type, scale, min, max FROM ward_columns"
-                 " WHERE table_name = ? ORDER BY position");
+    rc = ward_store_stmt(st, &stmt, columns_sql);
     if (rc) return rc;
     sqlite3_bind_text(stmt, 1, table, -1, SQLITE_TRANSIENT);
     size_t cap = 0;
@@ -1074,7 +1115,7 @@ int ward_store_table_info(ward_store *st, ward_table_info *info, const char *tab
         }
     }
     if (rc == WARD_OK && s != SQLITE_DONE) rc = db_error(st, s);
-    sqlite3_finalize(stmt);
+    ward_store_stmt_done(st, stmt);
     if (rc) ward_table_info_clear(info);
     return rc;
 }

@@ -36,10 +36,17 @@
 #define WARD_IMPORT_MAX_ERRORS 20
 
 struct sqlite3;
+struct sqlite3_stmt;
+
+#define WARD_STORE_STMT_CACHE 16
 
 typedef struct {
     struct sqlite3 *db; /* NULL when closed */
     char errmsg[256];   /* the last database or validation message */
+    /* Statements prepared once and reused (ward_store_stmt), keyed by the
+     * address of their SQL text. */
+    const char *stmt_sql[WARD_STORE_STMT_CACHE];
+    struct sqlite3_stmt *stmt[WARD_STORE_STMT_CACHE];
 } ward_store;
 
 /* Sensitivity classes (DECISIONS.md, "Privacy unit and budget"). The values
@@ -83,6 +90,22 @@ int ward_store_open(ward_store *st, const char *path);
 /* Closes the database. Uncommitted work is rolled back. Safe on a closed
  * or zeroed store. Returns 0 or WARD_EIO. */
 int ward_store_close(ward_store *st);
+
+/* How many rows this connection has inserted, updated or deleted since it
+ * was opened; a driver compares it to know whether there is anything to
+ * flush (ward_audit_append_relaxed). 0 for a closed store. */
+uint64_t ward_store_changes(const ward_store *st);
+
+/* For the storage modules (store.c, audit.c): the prepared statement for
+ * sql, a string constant (the cache is keyed by its address), prepared on
+ * first use and kept until ward_store_close; a session's few statements
+ * are then parsed once per node rather than once per session. Hand it back
+ * with ward_store_stmt_done (reset, bindings cleared) before the next use;
+ * never finalize it. Beyond WARD_STORE_STMT_CACHE distinct texts, a fresh
+ * statement is prepared each time and ward_store_stmt_done finalizes it.
+ * Returns 0, WARD_EIO or WARD_ENOMEM (ward_store_errmsg says why). */
+int ward_store_stmt(ward_store *st, struct sqlite3_stmt **out, const char *sql);
+void ward_store_stmt_done(ward_store *st, struct sqlite3_stmt *stmt);
 
 /* The last message recorded by a failing call ("" if none). Never NULL. */
 const char *ward_store_errmsg(const ward_store *st);

@@ -40,4 +40,16 @@ int ward_agg_domain(ward_agg_local *out, const char *group_by);
 int ward_store_aggregate(ward_store *st, ward_agg_local *out, const char *table,
                          const char *column, const char *where, const char *group_by);
 
+/* The same for a differentially private release: each row's value is
+ * first brought to the decimal scale `scale` (multiplied up exactly when
+ * the column has fewer decimals, rounded half away from zero when it has
+ * more), then clamped to [lower, upper] at that scale, and only then added,
+ * so that one row moves a group's sum by at most max(-lower, upper) whatever
+ * the data. The bounds are public (declared), never taken from the data.
+ * out->scale is `scale`; counts are as above. Requires lower <= upper and
+ * scale <= 18. Same errors as ward_store_aggregate. */
+int ward_store_aggregate_clamped(ward_store *st, ward_agg_local *out, const char *table,
+                                 const char *column, const char *where, const char *group_by,
+                                 unsigned scale, int64_t lower, int64_t upper);
+
 #endif

@@ -1,0 +1,54 @@
+/* The runner's state, shared by run.c (scheduling the scenario, sessions,
+ * reports) and run_inv.c (the invariants). Not a public interface. */
+#ifndef WARD_RUN_INTERNAL_H
+#define WARD_RUN_INTERNAL_H
+
+#include "run.h"
+
+typedef struct {
+    uint32_t a, b;
+    ward_sim_link link;
+} run_link;
+
+typedef struct {
+    const ward_run_options *opt;
+    const ward_scenario *sc;
+    ward_run_report *rep;
+    ward_sim *sim;
+    ward_city city;
+    size_t n;                       /* roster nodes */
+    uint32_t timeout_ms;            /* the cores' session timeout */
+    uint64_t session_bound_ms;      /* session_ends: the longest a proposer may take */
+    /* faults */
+    uint8_t *item_active;           /* per scenario item */
+    size_t *outsider_of;            /* per item: the outsider's sim index */
+    uint32_t *crash_count, *stall_count;
+    uint64_t *stall_since;          /* ms + 1 while stalled */
+    size_t active;                  /* disruptive items in progress */
+    uint64_t epoch;                 /* bumps whenever a disruption begins */
+    uint64_t last_change_ms;
+    ward_sim_link cur_link;
+    run_link *links;
+    size_t n_links;
+    int loss_high;                  /* some link too lossy to promise reconnection */
+    int net_calm;                   /* every link lossless, fast enough */
+    uint64_t heal_ms, end_ms;
+    int healed;
+    /* reconnect watch */
+    int watch;
+    uint64_t watch_start, watch_deadline;
+    uint8_t *watch_ok;
+    /* roster_only bookkeeping */
+    uint64_t seen_outsider_channels, seen_outsider_bytes;
+    int32_t max_drift;
+} run_ctx;
+
+/* run_inv.c */
+void inv_violation(run_ctx *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void inv_watch_begin(run_ctx *r);
+void inv_periodic(run_ctx *r);
+void inv_session_answered(run_ctx *r, ward_run_session *s);
+void inv_final(run_ctx *r);
+int inv_fully_connected(const run_ctx *r, size_t node);
+
+#endif

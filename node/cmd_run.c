@@ -1,0 +1,530 @@
+/* ward --node X run SCRIPT [--json] [--stop-on-error]: a session script,
+ * one joint computation per line (docs/session-scripts.md).
+ *
+ *     # comment
+ *     trips per hour: count trips --group-by hour(ts) --parties all --exact
+ *     @environment mean air.no2 --group-by weekday(ts) --parties environment --exact
+ *
+ * A line is [LABEL: ] [@NODE] OP ARGS..., with OP ARGS the words that follow
+ * `ward --node X` on the command line; they are parsed and sent by the same
+ * functions (ctl_cmd.h). The whole script is checked before anything runs;
+ * then the lines run in order, and a failing line is reported and skipped
+ * unless --stop-on-error is given. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ctl_client.h"
+#include "ctl_cmd.h"
+#include "error.h"
+
+#define SCRIPT_MAX_BYTES (1u << 20)
+#define SCRIPT_MAX_WORDS 256
+
+typedef struct {
+    size_t line;                  /* first line of the entry, 1-based */
+    char *label;                  /* owned; "" when none */
+    char *command;                /* owned; the line without label and comment */
+    char at[64];                  /* @NODE, "" for the script's node */
+    char *words[SCRIPT_MAX_WORDS];/* owned; words[0] is the operation */
+    int n_words;
+    ward_ctl_agg_req req;         /* parsed from words[1..] */
+} entry;
+
+/* ---- the splitter ------------------------------------------------------- */
+
+/* Splits s into words the way a POSIX shell would for these characters:
+ * blanks separate words; '...' keeps everything literally; "..." keeps
+ * everything but lets a backslash escape '"' and '\'; outside quotes a
+ * backslash takes the next character literally; '#' at the start of a word
+ * begins a comment. *code_end is set to where the comment (or the text)
+ * begins. Returns 0, or WARD_EPARSE with why set. */
+static int split_words(entry *e, size_t *code_end, const char **why, const char *s) {
+    size_t n = strlen(s), i = 0;
+    char *buf = malloc(n + 1);
+    if (!buf) {
+        *why = "out of memory";
+        return WARD_ENOMEM;
+    }
+    *code_end = n;
+    while (i < n) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+        if (i >= n) break;
+        if (s[i] == '#') {
+            *code_end = i;
+            break;
+        }
+        size_t len = 0;
+        int any = 0;
+        while (i < n && s[i] != ' ' && s[i] != '\t') {
+            char ch = s[i];
+            if (ch == '\'') {
+                size_t j = i + 1;
+                while (j < n && s[j] != '\'') buf[len++] = s[j++];
+                if (j >= n) {
+                    free(buf);
+                    *why = "unterminated ' quote";
+                    return WARD_EPARSE;
+                }
+                i = j + 1;
+                any = 1;
+            } else if (ch == '"') {
+                size_t j = i + 1;
+                while (j < n && s[j] != '"') {
+                    if (s[j] == '\\' && j + 1 < n && (s[j + 1] == '"' || s[j + 1] == '\\')) j++;
+                    buf[len++] = s[j++];
+                }
+                if (j >= n) {
+                    free(buf);
+                    *why = "unterminated \" quote";
+                    return WARD_EPARSE;
+                }
+                i = j + 1;
+                any = 1;
+            } else if (ch == '\\') {
+                if (i + 1 >= n) {
+                    free(buf);
+                    *why = "a backslash at the end of the line";
+                    return WARD_EPARSE;
+                }
+                buf[len++] = s[i + 1];
+                i += 2;
+                any = 1;
+            } else {
+                buf[len++] = ch;
+                i++;
+                any = 1;
+            }
+        }
+        if (!any) continue;
+        if (e->n_words == SCRIPT_MAX_WORDS) {
+            free(buf);
+            *why = "too many words";
+            return WARD_ETOOBIG;
+        }
+        buf[len] = '\0';
+        e->words[e->n_words] = strdup(buf);
+        if (!e->words[e->n_words]) {
+            free(buf);
+            *why = "out of memory";
+            return WARD_ENOMEM;
+        }
+        e->n_words++;
+    }
+    free(buf);
+    return WARD_OK;
+}
+
+/* ---- parsing a script ------------------------------------------------------ */
+
+static void entry_free(entry *e) {
+    free(e->label);
+    free(e->command);
+    for (int i = 0; i < e->n_words; i++) free(e->words[i]);
+    ward_ctl_agg_req_clear(&e->req);
+}
+
+static char *trimmed_dup(const char *s, size_t len) {
+    while (len > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r')) len--;
+    char *d = malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+static int valid_node_name(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > 32) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* Parses one logical line into e. Returns 0 (a computation), 1 (nothing
+ * but blanks or a comment) or 2 (a usage error, msg says why). */
+static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
+    const char *p = text;
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p == '\0' || *p == '#' || *p == '\r') return 1;
+    /* LABEL: the text before the first colon that is followed by blanks and
+     * then a command (an aggregate's name or @NODE), so that a label may
+     * hold quotes, colons and command words of its own. */
+    const char *body = p;
+    for (const char *c = p; *c; c++) {
+        if (*c != ':' || (c[1] != ' ' && c[1] != '\t')) continue;
+        const char *w = c + 1;
+        while (*w == ' ' || *w == '\t') w++;
+        size_t wl = strcspn(w, " \t\r");
+        char word[16];
+        if (*w != '@' && (wl == 0 || wl >= sizeof word)) continue;
+        memcpy(word, w, wl < sizeof word ? wl : 0);
+        word[wl < sizeof word ? wl : 0] = '\0';
+        if (*w == '@' || ward_ctl_is_aggregate(word)) {
+            e->label = trimmed_dup(p, (size_t)(c - p));
+            body = c + 1;
+            break;
+        }
+    }
+    if (!e->label) e->label = strdup("");
+    if (!e->label) {
+        snprintf(msg, cap, "out of memory");
+        return 2;
+    }
+    size_t code_end = 0;
+    const char *why = NULL;
+    if (split_words(e, &code_end, &why, body) != WARD_OK) {
+        snprintf(msg, cap, "%s", why);
+        return 2;
+    }
+    e->command = trimmed_dup(body, code_end);
+    if (!e->command) {
+        snprintf(msg, cap, "out of memory");
+        return 2;
+    }
+    if (e->n_words == 0) return 1;
+    int first = 0;
+    if (e->words[0][0] == '@') {
+        if (!valid_node_name(e->words[0] + 1)) {
+            snprintf(msg, cap, "'%.64s' does not name a node (@NAME, NAME of [a-z0-9-]{1,32})",
+                     e->words[0]);
+            return 2;
+        }
+        snprintf(e->at, sizeof e->at, "%s", e->words[0] + 1);
+        first = 1;
+    }
+    if (first >= e->n_words) {
+        snprintf(msg, cap, "'%s' has no computation after it", e->words[0]);
+        return 2;
+    }
+    const char *op = e->words[first];
+    if (!ward_ctl_is_aggregate(op)) {
+        snprintf(msg, cap, "'%.64s' is not a joint computation (sum, count, mean or histogram)", op);
+        return 2;
+    }
+    /* --json on a line is the script's business, not the line's. */
+    char *args[SCRIPT_MAX_WORDS];
+    int na = 0;
+    for (int i = first + 1; i < e->n_words; i++)
+        if (strcmp(e->words[i], "--json") != 0) args[na++] = e->words[i];
+    int ex = ward_ctl_agg_parse(&e->req, msg, cap, op, na, args);
+    if (ex) return 2;
+    /* The words are kept in e->words; the request points into them. */
+    return 0;
+}
+
+/* Reads the script and parses every line. Returns 0 with *items set, or an
+ * exit status after printing the error. */
+static int parse_script(entry ***items, size_t *n_items, const char *path) {
+    *items = NULL;
+    *n_items = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "ward: error: cannot read %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *text = malloc(SCRIPT_MAX_BYTES + 1);
+    size_t len = text ? fread(text, 1, SCRIPT_MAX_BYTES + 1, f) : 0;
+    int rerr = ferror(f);
+    fclose(f);
+    if (!text || rerr) {
+        free(text);
+        fprintf(stderr, "ward: error: cannot read %s\n", path);
+        return 1;
+    }
+    if (len > SCRIPT_MAX_BYTES) {
+        free(text);
+        fprintf(stderr, "ward: error: %s is larger than %u bytes\n", path, SCRIPT_MAX_BYTES);
+        return 2;
+    }
+    text[len] = '\0';
+    if (memchr(text, '\0', len)) {
+        free(text);
+        fprintf(stderr, "ward: error: %s is not a text file\n", path);
+        return 2;
+    }
+    size_t cap = 16, n = 0, bad = 0, first_bad_line = 0;
+    entry **v = calloc(cap, sizeof *v);
+    char first_msg[700] = "";
+    size_t line_no = 0;
+    char *save = text;
+    int ex = v ? 0 : 1;
+    while (!ex && save && *save) {
+        /* One logical line: a backslash at the very end joins the next. */
+        size_t start_line = line_no + 1;
+        char *nl;
+        char *logical = NULL;
+        size_t ll = 0;
+        for (;;) {
+            line_no++;
+            nl = strchr(save, '\n');
+            size_t l = nl ? (size_t)(nl - save) : strlen(save);
+            if (l > 0 && save[l - 1] == '\r') l--;
+            int cont = l > 0 && save[l - 1] == '\\' && nl != NULL;
+            if (cont) l--;
+            char *nb = realloc(logical, ll + l + 2);
+            if (!nb) {
+                ex = 1;
+                break;
+            }
+            logical = nb;
+            memcpy(logical + ll, save, l);
+            ll += l;
+            if (cont) logical[ll++] = ' ';
+            logical[ll] = '\0';
+            save = nl ? nl + 1 : NULL;
+            if (!cont) break;
+        }
+        if (ex) {
+            free(logical);
+            break;
+        }
+        if (n == cap) {
+            entry **nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv) {
+                free(logical);
+                ex = 1;
+                break;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        /* Each entry stays where it is: its request points into itself. */
+        entry *e = calloc(1, sizeof *e);
+        if (!e) {
+            free(logical);
+            ex = 1;
+            break;
+        }
+        e->line = start_line;
+        char msg[600];
+        int r = parse_line(e, msg, sizeof msg, logical);
+        free(logical);
+        if (r == 0) {
+            v[n++] = e;
+        } else {
+            if (r == 2) {
+                if (bad++ == 0) {
+                    first_bad_line = start_line;
+                    snprintf(first_msg, sizeof first_msg, "%s", msg);
+                }
+            }
+            entry_free(e);
+            free(e);
+        }
+    }
+    free(text);
+    if (ex) {
+        for (size_t i = 0; i < n; i++) entry_free(v[i]), free(v[i]);
+        free(v);
+        fprintf(stderr, "ward: error: out of memory reading %s\n", path);
+        return 1;
+    }
+    if (bad) {
+        for (size_t i = 0; i < n; i++) entry_free(v[i]), free(v[i]);
+        free(v);
+        if (bad == 1)
+            fprintf(stderr, "ward: error: %s:%zu: %s (nothing was run)\n", path, first_bad_line,
+                    first_msg);
+        else
+            fprintf(stderr, "ward: error: %s:%zu: %s (and %zu more errors; nothing was run)\n",
+                    path, first_bad_line, first_msg, bad - 1);
+        return 2;
+    }
+    if (n == 0) {
+        free(v);
+        fprintf(stderr, "ward: error: %s holds no computation\n", path);
+        return 2;
+    }
+    *items = v;
+    *n_items = n;
+    return 0;
+}
+
+/* ---- running --------------------------------------------------------------- */
+
+/* The control socket of node NAME, a sibling of the script's node: the
+ * directory next to X (X a node directory) or next to the directory that
+ * holds X (X a control socket). */
+static int sibling_socket(char *sock, size_t cap, char *msg, size_t msg_cap, const char *node,
+                          const char *name) {
+    char real[PATH_MAX];
+    if (!realpath(node, real)) {
+        snprintf(msg, msg_cap, "@%s: cannot resolve %.600s: %s", name, node, strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        char *slash = strrchr(real, '/'); /* the socket's directory */
+        if (slash && slash != real) *slash = '\0';
+    }
+    char *slash = strrchr(real, '/');
+    if (!slash) {
+        snprintf(msg, msg_cap, "@%s: %.600s has no parent directory", name, real);
+        return 1;
+    }
+    if (slash == real) slash[1] = '\0';
+    else *slash = '\0';
+    char dir[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s%s%s", real, real[strlen(real) - 1] == '/' ? "" : "/", name);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(msg, msg_cap, "@%s: no node directory %.400s next to %.400s", name, dir, node);
+        return 1;
+    }
+    char m[512] = "";
+    if (ward_ctl_socket_path(sock, cap, m, sizeof m, dir) != WARD_OK) {
+        snprintf(msg, msg_cap, "@%s: %.500s", name, m[0] ? m : "node path is too long");
+        return 1;
+    }
+    return 0;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void print_entry_json_head(FILE *out, const entry *e) {
+    fprintf(out, "{\"label\": ");
+    ward_ctl_json_str(out, e->label);
+    fprintf(out, ", \"line\": %zu, \"command\": ", e->line);
+    ward_ctl_json_str(out, e->command);
+    fprintf(out, ", \"at\": ");
+    if (e->at[0]) ward_ctl_json_str(out, e->at);
+    else fputs("null", out);
+}
+
+/* Runs the parsed script. out NULL runs it silently (ward bench agg). */
+static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n, const char *node,
+                      const char *sock, int json, int stop_on_error) {
+    memset(sum, 0, sizeof *sum);
+    sum->total = n;
+    double t0 = now_ms();
+    if (out && json) fprintf(out, "{\"results\": [");
+    size_t ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        entry *e = items[i];
+        char msg[1024] = "", other[PATH_MAX];
+        const char *target = sock;
+        int rc = 0;
+        if (e->at[0]) {
+            rc = sibling_socket(other, sizeof other, msg, sizeof msg, node, e->at);
+            target = other;
+        }
+        ward_ctl_agg res;
+        memset(&res, 0, sizeof res);
+        if (rc == 0) rc = ward_ctl_agg_send(&res, msg, sizeof msg, target, &e->req);
+        ran++;
+        const char *label = e->label[0] ? e->label : e->command;
+        if (out && json) {
+            if (i) fputs(", ", out);
+            print_entry_json_head(out, e);
+            if (rc == 0) {
+                fputs(", ", out);
+                ward_ctl_agg_print_json_fields(out, &res);
+                fprintf(out, ", \"wall_ms\": ");
+                ward_ctl_json_num(out, res.wall_ms);
+            } else {
+                fprintf(out, ", \"error\": ");
+                ward_ctl_json_str(out, msg);
+            }
+            fputc('}', out);
+        } else if (out) {
+            fprintf(out, "%s== %zu. %s (line %zu)\n", i ? "\n" : "", i + 1, label, e->line);
+            if (e->label[0]) fprintf(out, "   %s\n", e->command);
+            if (rc == 0) {
+                ward_ctl_agg_print_human(out, &res);
+                fprintf(out, "round trip from this client: %.1f ms\n", res.wall_ms);
+            } else {
+                fprintf(out, "failed: %s\n", msg);
+            }
+        }
+        if (out) fflush(out);
+        if (rc == 0) {
+            sum->done++;
+            ward_ctl_agg_clear(&res);
+        } else {
+            if (sum->failed++ == 0) {
+                sum->first_failed_line = e->line;
+                snprintf(sum->first_failed_msg, sizeof sum->first_failed_msg, "%s", msg);
+            }
+            if (stop_on_error) break;
+        }
+    }
+    sum->wall_ms = now_ms() - t0;
+    sum->not_run = n - ran;
+    if (out && json) {
+        fprintf(out, "], \"failed\": %zu, \"not_run\": %zu, \"wall_ms\": ", sum->failed,
+                sum->not_run);
+        ward_ctl_json_num(out, sum->wall_ms);
+        fprintf(out, "}\n");
+    } else if (out) {
+        fprintf(out, "\n%zu computation%s in %.2f s: %zu done, %zu failed", n, n == 1 ? "" : "s",
+                sum->wall_ms / 1000.0, sum->done, sum->failed);
+        if (sum->not_run) fprintf(out, ", %zu not run (--stop-on-error)", sum->not_run);
+        fprintf(out, "\n");
+    }
+}
+
+static void free_items(entry **items, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        entry_free(items[i]);
+        free(items[i]);
+    }
+    free(items);
+}
+
+int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, const char *script) {
+    entry **items;
+    size_t n;
+    int ex = parse_script(&items, &n, script);
+    if (ex) return ex;
+    run_items(sum, NULL, items, n, node, sock, 0, 0);
+    free_items(items, n);
+    return sum->failed ? 1 : 0;
+}
+
+int ward_cmd_run(const char *node, const char *sock, int json, int argc, char **argv) {
+    const char *script = NULL;
+    int stop_on_error = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--stop-on-error") == 0) {
+            stop_on_error = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            fprintf(stderr, "ward: error: unknown option '%s' for run\n", argv[i]);
+            return 2;
+        } else if (!script) {
+            script = argv[i];
+        } else {
+            fprintf(stderr, "ward: error: unexpected argument '%s' for run\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!script) {
+        fprintf(stderr, "ward: error: usage: ward --node X run SCRIPT [--json] [--stop-on-error]\n");
+        return 2;
+    }
+    entry **items;
+    size_t n;
+    int ex = parse_script(&items, &n, script);
+    if (ex) return ex;
+    ward_run_summary sum;
+    run_items(&sum, stdout, items, n, node, sock, json, stop_on_error);
+    if (sum.failed)
+        fprintf(stderr, "ward: error: %zu of %zu computation%s failed; the first at %s:%zu: %s\n",
+                sum.failed, n, n == 1 ? "" : "s", script, sum.first_failed_line,
+                sum.first_failed_msg);
+    free_items(items, n);
+    return sum.failed ? 1 : 0;
+}

@@ -1,0 +1,108 @@
+/* Control commands as functions that return their result instead of
+ * printing it, for the commands that build on them: `ward --node X OP ...`
+ * (cmd_ctl.c), session scripts (`ward --node X run`, cmd_run.c), the demo
+ * city's imports (`ward sim up --city`) and `ward bench agg`. A script line
+ * thereby means exactly what the same words mean on the command line.
+ *
+ *     ward_ctl_agg_req q;
+ *     if (ward_ctl_agg_parse(&q, msg, sizeof msg, "sum", argc, argv) == 0) {
+ *         ward_ctl_agg res;
+ *         if (ward_ctl_agg_send(&res, msg, sizeof msg, sock, &q) == 0) {
+ *             ward_ctl_agg_print_human(stdout, &res);
+ *             ward_ctl_agg_clear(&res);
+ *         }
+ *     }
+ *     ward_ctl_agg_req_clear(&q);
+ */
+#ifndef WARD_CTL_CMD_H
+#define WARD_CTL_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "control.pb-c.h"
+
+/* A parsed aggregate command, ready to send. It points into the argv it
+ * was parsed from, which must outlive it. */
+typedef struct {
+    char op[16];                       /* sum | count | mean | histogram */
+    char target[512];                  /* TABLE.COLUMN (or TABLE) as given */
+    char table[256], column[256];
+    Ward__Control__AggregateRequest ag;
+    Ward__Control__Parties parties;
+    Ward__Control__Number eps, del;
+    char **names, **outs;              /* owned lists behind --parties, --output */
+    size_t n_names, n_outs;
+} ward_ctl_agg_req;
+
+/* The node's answer. */
+typedef struct {
+    char op[16];
+    char target[512];
+    Ward__Control__Response *resp;     /* owned; resp->aggregate is the result */
+    double wall_ms;                    /* request sent to answer read, as the client saw it */
+} ward_ctl_agg;
+
+/* 1 when word names an aggregate command (sum, count, mean, histogram). */
+int ward_ctl_is_aggregate(const char *word);
+
+/* Parses the words after the command name (TABLE.COLUMN and options; no
+ * --json). Returns 0, or 2 for a usage error with msg holding one line
+ * (without the "ward: error: " prefix). Clear *q in either case. */
+int ward_ctl_agg_parse(ward_ctl_agg_req *q, char *msg, size_t msg_cap, const char *op, int argc,
+                       char **argv);
+
+/* Frees what ward_ctl_agg_parse allocated. Safe on a zeroed request. */
+void ward_ctl_agg_req_clear(ward_ctl_agg_req *q);
+
+/* Sends the request to the node's control socket and waits for the
+ * result (up to ward_ctl_timeout_ms()). Returns 0 with *out filled (clear
+ * it with ward_ctl_agg_clear), or 1 for a failure or refusal with msg
+ * holding the one-line reason (no prefix) and *out empty. */
+int ward_ctl_agg_send(ward_ctl_agg *out, char *msg, size_t msg_cap, const char *sock,
+                      ward_ctl_agg_req *q);
+
+/* The result as `ward --node X OP` prints it for people. */
+void ward_ctl_agg_print_human(FILE *f, const ward_ctl_agg *a);
+
+/* The result's JSON fields (INTERFACE.md), without the enclosing braces:
+ * "value": ..., "groups": ..., ..., "exact": true|false. */
+void ward_ctl_agg_print_json_fields(FILE *f, const ward_ctl_agg *a);
+
+void ward_ctl_agg_clear(ward_ctl_agg *a);
+
+/* JSON helpers of the control commands: a string (escaped, invalid UTF-8
+ * replaced) and a number (shortest round-trip form; null when not finite). */
+void ward_ctl_json_str(FILE *f, const char *s);
+void ward_ctl_json_num(FILE *f, double v);
+
+/* Imports the CSV file at abs_path (absolute; the node reads it) into
+ * table with the sensitivity class ("high", "medium", "low" or NULL for
+ * the default), as `ward --node X import` does. Returns 0 with *rows set
+ * to the rows imported, or 1 with msg holding the node's reason (the line
+ * of a bad file included). */
+int ward_ctl_import(uint64_t *rows, char *msg, size_t msg_cap, const char *sock,
+                    const char *table, const char *abs_path, const char *sensitivity);
+
+/* What a session script did. */
+typedef struct {
+    size_t total, done, failed, not_run;
+    size_t first_failed_line;
+    char first_failed_msg[700];
+    double wall_ms;                    /* the whole script */
+} ward_run_summary;
+
+/* Runs a session script against the node at sock (node: the --node
+ * argument, for @NAME lines) without printing its results. Returns 0 when
+ * every line succeeded, 1 when one failed (*sum says which), or the exit
+ * status of a script that cannot be read or parsed (after printing one
+ * `ward: error: ...` line). */
+int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, const char *script);
+
+/* ward --node X run SCRIPT [--stop-on-error]: node is the --node argument,
+ * sock its control socket; argv holds the arguments after `run` with
+ * --json already taken out. Returns the exit status. */
+int ward_cmd_run(const char *node, const char *sock, int json, int argc, char **argv);
+
+#endif
