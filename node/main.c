@@ -7,6 +7,7 @@
 #include "bench.h"
 #include "bench_sim.h"
 #include "cmd_circuit.h"
+#include "cmd_ldp.h"
 #include "cmd_node.h"
 #include "cmd_sim_run.h"
 #include "error.h"
@@ -51,6 +52,12 @@ static void usage(FILE *out) {
           "  circuit info FILE             gate counts, inputs and outputs of a\n"
           "                                Bristol Fashion circuit\n"
           "  circuit eval FILE HEX...      evaluate it in the clear (one HEX per input)\n"
+          "  ldp encode --mech rr|oue|olh|planar-laplace --epsilon E\n"
+          "      [--domain D | --bbox MINLAT,MINLON,MAXLAT,MAXLON --cell DEG] [--seed S]\n"
+          "                                local DP on the citizen's side: raw values on\n"
+          "                                stdin, one perturbed report per line on stdout\n"
+          "  ldp estimate --mech rr|oue|olh --epsilon E --domain D [--json]\n"
+          "                                frequency estimates from reports on stdin\n"
           "  bench NAME [--json] [--quick] run one benchmark (ward bench --list)\n"
           "  version                       print the version\n"
           "  help                          this text\n",
@@ -111,6 +118,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "keygen") == 0) return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(cmd, "selftest") == 0) return cmd_selftest(argc - 2, argv + 2);
     if (strcmp(cmd, "circuit") == 0) return ward_cmd_circuit(argc - 2, argv + 2);
+    if (strcmp(cmd, "ldp") == 0) return ward_cmd_ldp(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) {
         /* netsim/ sits above node/, so its benchmark is registered here. */
         ward_bench_register("sim", ward_bench_sim, "a simulated 100-node city running 50 sessions");

@@ -88,5 +88,47 @@ for f in d["figures"]:
 ' "$tmp/out" "$b"
 done
 
+# Local DP: encode then estimate recovers the counts (3000 users: 1500
+# hold 0, the rest spread over 0..3), reports are well formed, bad lines
+# and usage errors have their exit statuses.
+python3 -c 'for i in range(3000): print(0 if i < 1500 else i % 4)' >"$tmp/ldp_raw"
+for m in rr oue olh; do
+    "$ward" ldp encode --mech "$m" --epsilon 2 --domain 4 --seed 11 <"$tmp/ldp_raw" >"$tmp/ldp_rep"
+    check "ldp encode $m exits 0" [ $? -eq 0 ]
+    check "ldp encode $m: one report per line" [ "$(wc -l <"$tmp/ldp_rep")" -eq 3000 ]
+    cp "$tmp/ldp_rep" "$tmp/ldp_rep.$m"
+    run sh -c '"$1" ldp estimate --mech "$2" --epsilon 2 --domain 4 --json <"$3"' _ "$ward" "$m" "$tmp/ldp_rep"
+    check "ldp estimate $m exits 0" [ "$rc" -eq 0 ]
+    check "ldp estimate $m: counts within 5 sd" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["n"] == 3000 and len(d["estimates"]) == 4, d
+want = [1875, 375, 375, 375]
+sd = d["variance"] ** 0.5
+# the variance printed is the small-count one; the count-1875 one is larger
+for e, w in zip(d["estimates"], want):
+    assert abs(e - w) < 5 * sd * (2 if w > 1000 else 1), (e, w, sd)
+' "$tmp/out"
+done
+check "ldp oue reports are 4 bits" sh -c '! grep -Evq "^[01]{4}$" "$1"' _ "$tmp/ldp_rep.oue"
+check "ldp olh reports are SEED,VALUE" sh -c '! grep -Evq "^[0-9]+,[0-9]+$" "$1"' _ "$tmp/ldp_rep.olh"
+printf '1\n7\n' >"$tmp/ldp_bad"
+run sh -c '"$1" ldp encode --mech rr --epsilon 1 --domain 5 <"$2"' _ "$ward" "$tmp/ldp_bad"
+check "ldp encode: bad line exits 1" [ "$rc" -eq 1 ]
+check "ldp encode: bad line names line 2" grep -q '^ward: error: line 2:' "$tmp/err"
+run sh -c 'echo 0101 | "$1" ldp estimate --mech oue --epsilon 1 --domain 5' _ "$ward"
+check "ldp estimate: bad report exits 1" [ "$rc" -eq 1 ]
+run "$ward" ldp encode --mech rr --epsilon 1
+check "ldp encode without --domain exits 2" [ "$rc" -eq 2 ]
+run "$ward" ldp encode --mech rr --epsilon -1 --domain 4
+check "ldp encode with a bad epsilon exits 2" [ "$rc" -eq 2 ]
+run sh -c 'printf "52.52,13.40\n" | "$1" ldp encode --mech planar-laplace --epsilon 0.01 --bbox 52.3,13.0,52.7,13.8 --cell 0.001 --seed 1' _ "$ward"
+check "ldp planar-laplace exits 0" [ "$rc" -eq 0 ]
+check "ldp planar-laplace: LAT,LON inside the box" python3 -c '
+import sys
+la, lo = map(float, open(sys.argv[1]).read().split(","))
+assert 52.3 <= la <= 52.7 and 13.0 <= lo <= 13.8
+' "$tmp/out"
+
 echo "cli: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,0 +1,383 @@
+/* `ward ldp encode|estimate` (cmd_ldp.h).
+ *
+ * Report formats, one report per line:
+ *   rr              the reported value, a decimal integer in [0, d)
+ *   oue             d characters '0' or '1', bit v first-to-last
+ *   olh             "SEED,VALUE": the 64-bit hash seed and the perturbed
+ *                   hashed value in [0, g), both decimal
+ *   planar-laplace  "LAT,LON" in degrees (%.9g), on the declared grid
+ * Raw input to `encode`: an integer in [0, d) per line, or "LAT,LON" for
+ * planar-laplace. Empty lines are errors like any other malformed line;
+ * the first bad line stops the run (exit 1), after the reports of the
+ * lines before it were written. */
+#include "cmd_ldp.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "error.h"
+#include "ldp.h"
+#include "rng.h"
+
+enum { M_NONE, M_RR, M_OUE, M_OLH, M_PLANAR };
+
+typedef struct {
+    int mech;
+    double eps;
+    uint64_t d;
+    int have_d, have_seed, have_bbox, have_cell, json;
+    uint64_t seed;
+    ward_ldp_geo_box box;
+} ldp_opts;
+
+static void ldp_usage(void) {
+    fputs("ward: error: usage: ward ldp encode --mech rr|oue|olh|planar-laplace --epsilon E\n"
+          "                 [--domain D | --bbox MINLAT,MINLON,MAXLAT,MAXLON --cell DEG]\n"
+          "                 [--seed S]   (stdin: raw values, stdout: reports)\n"
+          "       ward ldp estimate --mech rr|oue|olh --epsilon E --domain D [--json]\n"
+          "                 (stdin: reports, stdout: per value 'V ESTIMATE STDDEV')\n",
+          stderr);
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    if (s == NULL || *s < '0' || *s > '9') return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0') return 0;
+    *out = (uint64_t)v;
+    return 1;
+}
+
+static int parse_double(const char *s, double *out) {
+    if (s == NULL || *s == '\0') return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+/* "A,B" (or more, n values) of finite doubles, nothing else. */
+static int parse_doubles(const char *s, double *out, int n) {
+    for (int i = 0; i < n; i++) {
+        char *end;
+        errno = 0;
+        if (*s == '\0' || *s == ' ') return 0;
+        out[i] = strtod(s, &end);
+        if (errno != 0 || end == s || !isfinite(out[i])) return 0;
+        if (i + 1 < n) {
+            if (*end != ',') return 0;
+            s = end + 1;
+        } else if (*end != '\0') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int parse_opts(ldp_opts *o, int argc, char **argv) {
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+            continue;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "ward: error: %s needs a value\n", a);
+            return 0;
+        }
+        i++;
+        if (strcmp(a, "--mech") == 0) {
+            if (strcmp(v, "rr") == 0) o->mech = M_RR;
+            else if (strcmp(v, "oue") == 0) o->mech = M_OUE;
+            else if (strcmp(v, "olh") == 0) o->mech = M_OLH;
+            else if (strcmp(v, "planar-laplace") == 0) o->mech = M_PLANAR;
+            else {
+                fprintf(stderr, "ward: error: unknown --mech '%s'\n", v);
+                return 0;
+            }
+        } else if (strcmp(a, "--epsilon") == 0) {
+            if (!parse_double(v, &o->eps) || !(o->eps > 0.0) ||
+                o->eps > WARD_LDP_MAX_EPSILON) {
+                fprintf(stderr, "ward: error: --epsilon must be in (0, %g]\n",
+                        WARD_LDP_MAX_EPSILON);
+                return 0;
+            }
+        } else if (strcmp(a, "--domain") == 0) {
+            if (!parse_u64(v, &o->d) || o->d < 2 || o->d > WARD_LDP_MAX_DOMAIN) {
+                fprintf(stderr, "ward: error: --domain must be an integer in [2, %" PRIu32 "]\n",
+                        WARD_LDP_MAX_DOMAIN);
+                return 0;
+            }
+            o->have_d = 1;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (!parse_u64(v, &o->seed)) {
+                fprintf(stderr, "ward: error: --seed must be a 64-bit unsigned integer\n");
+                return 0;
+            }
+            o->have_seed = 1;
+        } else if (strcmp(a, "--bbox") == 0) {
+            double b[4];
+            if (!parse_doubles(v, b, 4)) {
+                fprintf(stderr, "ward: error: --bbox must be MINLAT,MINLON,MAXLAT,MAXLON\n");
+                return 0;
+            }
+            o->box.min_lat = b[0];
+            o->box.min_lon = b[1];
+            o->box.max_lat = b[2];
+            o->box.max_lon = b[3];
+            o->have_bbox = 1;
+        } else if (strcmp(a, "--cell") == 0) {
+            if (!parse_double(v, &o->box.cell) || !(o->box.cell > 0.0)) {
+                fprintf(stderr, "ward: error: --cell must be a positive number of degrees\n");
+                return 0;
+            }
+            o->have_cell = 1;
+        } else {
+            fprintf(stderr, "ward: error: unknown option '%s'\n", a);
+            return 0;
+        }
+    }
+    if (o->mech == M_NONE || o->eps == 0.0) {
+        fprintf(stderr, "ward: error: --mech and --epsilon are required\n");
+        return 0;
+    }
+    if (o->mech == M_PLANAR) {
+        if (!o->have_bbox || !o->have_cell || o->have_d) {
+            fprintf(stderr, "ward: error: planar-laplace needs --bbox and --cell (no --domain)\n");
+            return 0;
+        }
+        if (ward_ldp_geo_box_check(&o->box) != WARD_OK) {
+            fprintf(stderr, "ward: error: --bbox/--cell: need min < max, |lat| < 90, "
+                            "|lon| <= 180, cell > 0\n");
+            return 0;
+        }
+    } else if (!o->have_d || o->have_bbox || o->have_cell) {
+        fprintf(stderr, "ward: error: --mech rr|oue|olh needs --domain (no --bbox/--cell)\n");
+        return 0;
+    }
+    return 1;
+}
+
+static ward_ldp_mech to_mech(int m) {
+    return m == M_RR ? WARD_LDP_GRR : m == M_OUE ? WARD_LDP_OUE : WARD_LDP_OLH;
+}
+
+/* Strips a trailing "\n" or "\r\n". */
+static void chomp(char *s, ssize_t *len) {
+    while (*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r')) s[--*len] = '\0';
+}
+
+static int bad_line(unsigned long lineno, const char *what) {
+    fprintf(stderr, "ward: error: line %lu: %s\n", lineno, what);
+    return 1;
+}
+
+static int cmd_encode(const ldp_opts *o) {
+    ward_rng rng;
+    int rc = o->have_seed ? ward_rng_init_u64(&rng, o->seed) : ward_rng_init_system(&rng);
+    if (rc != WARD_OK) {
+        fprintf(stderr, "ward: error: rng: %s\n", ward_strerror(rc));
+        return 1;
+    }
+    uint32_t d = (uint32_t)o->d;
+    char *bits = NULL;
+    uint8_t *raw = NULL;
+    if (o->mech == M_OUE) {
+        bits = malloc((size_t)d + 1);
+        raw = malloc(d);
+        if (bits == NULL || raw == NULL) {
+            free(bits);
+            free(raw);
+            ward_rng_clear(&rng);
+            fprintf(stderr, "ward: error: out of memory\n");
+            return 1;
+        }
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned long lineno = 0;
+    int status = 0;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        chomp(line, &len);
+        if (o->mech == M_PLANAR) {
+            double ll[2], olat, olon;
+            if (!parse_doubles(line, ll, 2)) {
+                status = bad_line(lineno, "expected LAT,LON");
+                break;
+            }
+            if (ll[0] < o->box.min_lat || ll[0] > o->box.max_lat || ll[1] < o->box.min_lon ||
+                ll[1] > o->box.max_lon) {
+                status = bad_line(lineno, "location outside --bbox");
+                break;
+            }
+            rc = ward_ldp_planar_encode_var(&rng, &olat, &olon, o->eps, &o->box, ll[0], ll[1]);
+            sodium_memzero(ll, sizeof ll);
+            if (rc != WARD_OK) {
+                status = bad_line(lineno, ward_strerror(rc));
+                break;
+            }
+            printf("%.9g,%.9g\n", olat, olon);
+            continue;
+        }
+        uint64_t v;
+        if (!parse_u64(line, &v) || v >= d) {
+            fprintf(stderr, "ward: error: line %lu: expected an integer in [0, %" PRIu32 ")\n",
+                    lineno, d);
+            status = 1;
+            break;
+        }
+        if (o->mech == M_RR) {
+            uint32_t y;
+            rc = ward_ldp_grr_encode(&rng, &y, o->eps, d, (uint32_t)v);
+            if (rc == WARD_OK) printf("%" PRIu32 "\n", y);
+        } else if (o->mech == M_OUE) {
+            rc = ward_ldp_oue_encode(&rng, raw, d, o->eps, (uint32_t)v);
+            if (rc == WARD_OK) {
+                for (uint32_t i = 0; i < d; i++) bits[i] = (char)('0' + raw[i]);
+                bits[d] = '\0';
+                puts(bits);
+            }
+        } else {
+            uint64_t s;
+            uint32_t y;
+            rc = ward_ldp_olh_encode(&rng, &s, &y, o->eps, d, (uint32_t)v);
+            if (rc == WARD_OK) printf("%" PRIu64 ",%" PRIu32 "\n", s, y);
+        }
+        v = 0;
+        if (rc != WARD_OK) {
+            status = bad_line(lineno, ward_strerror(rc));
+            break;
+        }
+    }
+    if (line != NULL) sodium_memzero(line, cap);
+    free(line);
+    if (raw != NULL) sodium_memzero(raw, d);
+    free(raw);
+    free(bits);
+    ward_rng_clear(&rng);
+    if (status == 0 && (ferror(stdin) || fflush(stdout) != 0)) {
+        fprintf(stderr, "ward: error: I/O error\n");
+        return 1;
+    }
+    return status;
+}
+
+static int cmd_estimate(const ldp_opts *o) {
+    if (o->mech == M_PLANAR) {
+        fprintf(stderr, "ward: error: estimate supports --mech rr|oue|olh\n");
+        return 2;
+    }
+    uint32_t d = (uint32_t)o->d;
+    uint64_t *counts = calloc(d, sizeof *counts);
+    double *est = calloc(d, sizeof *est);
+    uint8_t *raw = malloc(d);
+    if (counts == NULL || est == NULL || raw == NULL) {
+        free(counts);
+        free(est);
+        free(raw);
+        fprintf(stderr, "ward: error: out of memory\n");
+        return 1;
+    }
+    ward_ldp_est e;
+    int rc = ward_ldp_est_init(&e, counts, d, to_mech(o->mech), o->eps);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned long lineno = 0;
+    int status = rc == WARD_OK ? 0 : 1;
+    while (status == 0 && (len = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        chomp(line, &len);
+        if (o->mech == M_RR) {
+            uint64_t y;
+            if (!parse_u64(line, &y) || y >= d) {
+                status = bad_line(lineno, "expected a report: an integer in [0, domain)");
+                break;
+            }
+            rc = ward_ldp_est_add_grr(&e, (uint32_t)y);
+        } else if (o->mech == M_OUE) {
+            if ((size_t)len != d) {
+                status = bad_line(lineno, "expected a report: --domain characters 0 or 1");
+                break;
+            }
+            for (uint32_t i = 0; i < d && status == 0; i++) {
+                if (line[i] != '0' && line[i] != '1')
+                    status = bad_line(lineno, "expected a report: --domain characters 0 or 1");
+                raw[i] = (uint8_t)(line[i] - '0');
+            }
+            if (status != 0) break;
+            rc = ward_ldp_est_add_oue(&e, raw, d);
+        } else {
+            char *comma = strchr(line, ',');
+            uint64_t s, y;
+            if (comma != NULL) *comma = '\0';
+            if (comma == NULL || !parse_u64(line, &s) || !parse_u64(comma + 1, &y) ||
+                y >= e.g) {
+                status = bad_line(lineno, "expected a report: SEED,VALUE with VALUE < g");
+                break;
+            }
+            rc = ward_ldp_est_add_olh(&e, s, (uint32_t)y);
+        }
+        if (rc != WARD_OK) status = bad_line(lineno, ward_strerror(rc));
+    }
+    free(line);
+    free(raw);
+    double var = 0.0;
+    if (status == 0 && ferror(stdin)) {
+        fprintf(stderr, "ward: error: I/O error reading stdin\n");
+        status = 1;
+    }
+    if (status == 0) rc = ward_ldp_est_finish(&e, est, d);
+    if (status == 0 && rc == WARD_OK) rc = ward_ldp_variance(&var, e.mech, o->eps, d, e.n);
+    if (status == 0 && rc != WARD_OK) {
+        fprintf(stderr, "ward: error: %s\n", ward_strerror(rc));
+        status = 1;
+    }
+    if (status == 0) {
+        if (o->json) {
+            printf("{\"estimates\": [");
+            for (uint32_t v = 0; v < d; v++) printf("%s%.6f", v ? ", " : "", est[v]);
+            printf("], \"variance\": %.6f, \"n\": %" PRIu64 "}\n", var, e.n);
+        } else {
+            double sd = sqrt(var);
+            for (uint32_t v = 0; v < d; v++) printf("%" PRIu32 " %.3f %.3f\n", v, est[v], sd);
+        }
+    }
+    free(counts);
+    free(est);
+    return status;
+}
+
+int ward_cmd_ldp(int argc, char **argv) {
+    if (argc < 1 || (strcmp(argv[0], "encode") != 0 && strcmp(argv[0], "estimate") != 0)) {
+        ldp_usage();
+        return 2;
+    }
+    ldp_opts o;
+    if (!parse_opts(&o, argc - 1, argv + 1)) return 2;
+    if (strcmp(argv[0], "encode") == 0) {
+        if (o.json) {
+            fprintf(stderr, "ward: error: --json applies to estimate only\n");
+            return 2;
+        }
+        return cmd_encode(&o);
+    }
+    if (o.have_seed) {
+        fprintf(stderr, "ward: error: --seed applies to encode only\n");
+        return 2;
+    }
+    return cmd_estimate(&o);
+}
