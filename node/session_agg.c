@@ -48,6 +48,9 @@
 #include "store_query.h"
 
 enum { PHASE_PROPOSED = 1, PHASE_COMMITTED = 2 };
+
+#define WARD_AGG_ALL_TO_ALL_MAX 10
+#define WARD_AGG_COMMITTEE 3
 enum { ROUND_PROPOSE = 0, ROUND_COMMIT = 1, ROUND_SHARES = 2, ROUND_PARTIALS = 3 };
 
 typedef struct agg_session {
@@ -68,6 +71,8 @@ typedef struct agg_session {
     int phase;
     int partial_sent;              /* round 3 done: our shares are folded in */
     uint8_t *accepted, *got_share, *got_partial;
+    uint8_t *in_committee;         /* the parties that add up shares (all when k = 0) */
+    size_t k;                      /* committee size */
     size_t len;                    /* vector length */
     size_t groups;
     ward_f61 *local;               /* our encoded vector (secret) */
@@ -107,6 +112,7 @@ static void free_session(agg_session *s) {
     free(s->accepted);
     free(s->got_share);
     free(s->got_partial);
+    free(s->in_committee);
     if (s->spec) ward__wire__session_spec__free_unpacked(s->spec, NULL);
     free(s->spec_bytes);
     free(s);
@@ -265,6 +271,17 @@ static int bind_spec(ward_core *c, agg_session *s, char *why, size_t why_cap) {
         s->is_output[p] = 1;
     }
     if (a->n_output == 0) memset(s->is_output, 1, s->n);
+    /* The committee: k parties starting at the proposer, in name order.
+     * k = 1 would show one party every other party's whole input. */
+    s->in_committee = calloc(s->n, 1);
+    if (!s->in_committee) return WARD_ENOMEM;
+    s->k = a->committee ? a->committee : s->n;
+    if (s->k > s->n || (s->k < 2 && s->n > 1)) {
+        snprintf(why, why_cap, "committee of %u with %zu parties", a->committee, s->n);
+        return WARD_EPARSE;
+    }
+    long start = pos_of(s, s->proposer);
+    for (size_t j = 0; start >= 0 && j < s->k; j++) s->in_committee[((size_t)start + j) % s->n] = 1;
     if (a->field != WARD__WIRE__FIELD__FIELD_P61 || a->bound == 0 || a->bound > f61_bound(s->n)) {
         snprintf(why, why_cap, "field or bound not usable with %zu parties", s->n);
         return WARD_EPARSE;
@@ -661,38 +678,50 @@ static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t
             return -1;
         }
     }
-    ward_f61 **shares = calloc(s->n, sizeof *shares);
-    int ok = shares != NULL;
-    for (size_t i = 0; ok && i < s->n; i++)
-        if (!(shares[i] = calloc(s->len, sizeof **shares))) ok = 0;
-    if (ok) ok = ward_additive_f61_share(c->rng, shares, s->n, s->local, s->len) == WARD_OK;
-    /* The injected faults of ward_core_config.test_fault (simulator tests). */
-    size_t first_peer = s->me == 0 ? 1 : 0, last_peer = s->me == s->n - 1 ? s->n - 2 : s->n - 1;
-    if (ok && c->cfg.test_fault == WARD_TEST_FAULT_CORRUPT_SHARE && s->n > 1 && s->len > 0)
+    /* One additive share per committee member (every party when k = n). */
+    size_t *member = calloc(s->k, sizeof *member);
+    ward_f61 **shares = calloc(s->k, sizeof *shares);
+    int ok = shares != NULL && member != NULL;
+    for (size_t i = 0, j = 0; ok && i < s->n; i++)
+        if (s->in_committee[i]) member[j++] = i;
+    for (size_t j = 0; ok && j < s->k; j++)
+        if (!(shares[j] = calloc(s->len, sizeof **shares))) ok = 0;
+    if (ok) ok = ward_additive_f61_share(c->rng, shares, s->k, s->local, s->len) == WARD_OK;
+    /* The injected faults of ward_core_config.test_fault (simulator tests):
+     * the first other member gets a corrupted share, the last none. */
+    size_t first_peer = s->k, last_peer = s->k;
+    for (size_t j = 0; ok && j < s->k; j++) {
+        if (member[j] == s->me) continue;
+        if (first_peer == s->k) first_peer = j;
+        last_peer = j;
+    }
+    if (ok && c->cfg.test_fault == WARD_TEST_FAULT_CORRUPT_SHARE && first_peer < s->k && s->len > 0)
         shares[first_peer][0] = ward_f61_add(shares[first_peer][0], 1);
-    for (size_t i = 0; ok && i < s->n; i++) {
+    for (size_t j = 0; ok && j < s->k; j++) {
+        size_t i = member[j];
         if (i == s->me) {
-            ward_f61_vec_add(s->acc_share, s->acc_share, shares[i], s->len);
+            ward_f61_vec_add(s->acc_share, s->acc_share, shares[j], s->len);
             s->got_share[i] = 1;
             continue;
         }
-        if (c->cfg.test_fault == WARD_TEST_FAULT_SKIP_SHARE && s->n > 1 && i == last_peer) continue;
+        if (c->cfg.test_fault == WARD_TEST_FAULT_SKIP_SHARE && j == last_peer) continue;
         Ward__Wire__Shares sh;
         ward__wire__shares__init(&sh);
         sh.field = WARD__WIRE__FIELD__FIELD_P61;
         sh.n_elements = s->len;
-        sh.elements = shares[i];
+        sh.elements = shares[j];
         ward_envelope e;
         ward__wire__envelope__init(&e);
         e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_SHARES;
         e.shares = &sh;
         send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_SHARES, ROUND_SHARES, &e);
     }
-    for (size_t i = 0; shares && i < s->n; i++) {
-        if (shares[i]) sodium_memzero(shares[i], s->len * sizeof **shares);
-        free(shares[i]);
+    for (size_t j = 0; shares && j < s->k; j++) {
+        if (shares[j]) sodium_memzero(shares[j], s->len * sizeof **shares);
+        free(shares[j]);
     }
     free(shares);
+    free(member);
     /* Released: the local vector is no longer needed. */
     sodium_memzero(s->local, s->len * sizeof *s->local);
     return 0;
@@ -707,8 +736,11 @@ static int all_set(const uint8_t *flags, size_t n) {
 static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint64_t now);
 
 static void maybe_send_partials(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
-    if (s->partial_sent || s->phase != PHASE_COMMITTED || !all_set(s->got_share, s->n)) return;
-    for (size_t i = 0; i < s->n; i++) {
+    if (s->partial_sent || s->phase != PHASE_COMMITTED) return;
+    /* Committee members wait for one share from every party; the others
+     * have nothing to add up. */
+    if (s->in_committee[s->me] && !all_set(s->got_share, s->n)) return;
+    for (size_t i = 0; s->in_committee[s->me] && i < s->n; i++) {
         if (!s->is_output[i]) continue;
         if (i == s->me) {
             ward_f61_vec_add(s->acc_partial, s->acc_partial, s->acc_share, s->len);
@@ -807,7 +839,8 @@ static void audit_result(ward_core *c, ward_actions *out, agg_session *s, const 
 }
 
 static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
-    if (!all_set(s->got_partial, s->n)) return;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->in_committee[i] && !s->got_partial[i]) return;
     double div = 1;
     for (unsigned i = 0; i < s->scale; i++) div *= 10;
     int is_mean = s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
@@ -1192,6 +1225,10 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
     a.exact = req->exact;
     a.field = WARD__WIRE__FIELD__FIELD_P61;
     a.bound = f61_bound(np);
+    /* Beyond WARD_AGG_ALL_TO_ALL_MAX parties, shares go to a committee of
+     * WARD_AGG_COMMITTEE aggregators instead of to everyone: n*k + k*n
+     * messages instead of 2n^2 (docs/protocol.md). */
+    a.committee = np > WARD_AGG_ALL_TO_ALL_MAX ? WARD_AGG_COMMITTEE : 0;
     a.epsilon = req->epsilon ? req->epsilon->value : 0;
     a.delta = req->delta ? req->delta->value : 0;
     /* The session's scale: 0 when the proposer's column is an integer
@@ -1412,6 +1449,12 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
                          "%s sent shares that do not fit the session", pname);
             return;
         }
+        if ((e->round == ROUND_SHARES && !s->in_committee[s->me]) ||
+            (e->round == ROUND_PARTIALS && !s->in_committee[p])) {
+            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
+                         "%s sent shares outside the session's committee", pname);
+            return;
+        }
         if (e->round == ROUND_SHARES) {
             if (s->got_share[p]) return; /* duplicate (idempotent by round and sender) */
             ward_f61_vec_add(s->acc_share, s->acc_share, sh->elements, s->len);
@@ -1444,7 +1487,8 @@ void agg_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
         for (size_t i = 0; i < s->n && off < sizeof who - 40; i++) {
             int waiting = s->phase == PHASE_PROPOSED
                               ? (s->proposer == c->self ? !s->accepted[i] : s->party[i] == s->proposer)
-                              : (!s->partial_sent ? !s->got_share[i] : !s->got_partial[i]);
+                              : (!s->partial_sent ? (s->in_committee[s->me] && !s->got_share[i])
+                                                  : (s->in_committee[i] && !s->got_partial[i]));
             if (waiting && i != s->me)
                 off += (size_t)snprintf(who + off, sizeof who - off, "%s%s", off ? ", " : "",
                                         c->roster->members[s->party[i]].name);

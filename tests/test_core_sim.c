@@ -92,6 +92,74 @@ static void digest_run(uint8_t out[32], const char *dir, uint64_t seed) {
     ward_sim_free(sim);
 }
 
+
+/* Beyond ten parties, shares go to a committee of three aggregators: the
+ * result must be the same, whoever proposes, and a committee member that
+ * crashes fails the session with its name. */
+static void committee_run(const char *dir) {
+    enum { BIG = 12 };
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/committee", dir);
+    CHECK(mkdir(sub, 0700) == 0);
+    ward_sim_config cfg = {.nodes = BIG, .seed = 99, .dir = sub, .latency_ms = 1, .jitter_ms = 2,
+                           .allow_exact = 1, .session_timeout_ms = 3000};
+    ward_sim *sim = NULL;
+    CHECK_RC(ward_sim_new(&sim, &cfg), WARD_OK);
+    if (!sim) return;
+    CHECK_RC(ward_sim_run_connected(sim, 60000), WARD_OK);
+    int64_t want = 0;
+    for (int i = 0; i < BIG; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/v%d.csv", sub, i);
+        FILE *f = fopen(path, "w");
+        fputs("v,ts\n", f);
+        for (int r = 0; r < 5 + i; r++) {
+            int v = (i + 1) * 100 - r * 7;
+            fprintf(f, "%d,2020-01-0%d 0%d:00:00\n", v, 1 + r % 7, r % 10);
+            want += v;
+        }
+        fclose(f);
+        ward_import_options opt;
+        memset(&opt, 0, sizeof opt);
+        ward_import_report rep;
+        CHECK_RC(ward_store_import(ward_sim_store(sim, (size_t)i), &rep, "t", path, &opt), WARD_OK);
+    }
+    for (size_t proposer = 0; proposer < BIG; proposer += 5) {
+        Ward__Control__Response *resp =
+            aggregate(sim, proposer, WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM, "t", "v", "", 1);
+        CHECK(resp && resp->error == 0 && resp->aggregate && resp->aggregate->value &&
+              resp->aggregate->value->value == (double)want);
+        if (resp && resp->error) fprintf(stderr, "committee sum failed: %s\n", resp->message);
+        if (resp) ward__control__response__free_unpacked(resp, NULL);
+    }
+    /* node2 proposes: the committee is the three parties from the proposer
+     * on, in name order (node1 < node10 < node11 < node12 < node2 < node3
+     * < node4), so node2, node3 and node4 aggregate. A crash of node3
+     * after the proposal fails the session naming it. */
+    Ward__Control__Request r2;
+    Ward__Control__AggregateRequest agg;
+    Ward__Control__Parties parties;
+    ward__control__request__init(&r2);
+    ward__control__aggregate_request__init(&agg);
+    ward__control__parties__init(&parties);
+    parties.all = 1;
+    agg.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM;
+    agg.table = "t";
+    agg.column = "v";
+    agg.parties = &parties;
+    agg.exact = 1;
+    r2.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
+    r2.aggregate = &agg;
+    CHECK_RC(ward_sim_control_send(sim, 1, &r2), WARD_OK);
+    ward_sim_run_until(sim, ward_sim_now(sim) + 1);
+    CHECK_RC(ward_sim_crash(sim, 2), WARD_OK);
+    Ward__Control__Response *resp = NULL;
+    CHECK_RC(ward_sim_control_wait(sim, &resp, 1, 10000), WARD_OK);
+    CHECK(resp && resp->error != 0 && strstr(resp->message, "node3"));
+    if (resp) ward__control__response__free_unpacked(resp, NULL);
+    ward_sim_free(sim);
+}
+
 int main(void) {
     char dir[] = "/tmp/ward-core-sim-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -259,6 +327,8 @@ int main(void) {
           resp->aggregate->value->value == (double)want_sum);
     if (resp) ward__control__response__free_unpacked(resp, NULL);
     ward_sim_free(sim);
+
+    committee_run(dir);
 
     /* The same seed gives the same run; another seed another. */
     uint8_t d1[32], d2[32], d3[32];
