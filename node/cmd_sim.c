@@ -893,12 +893,8 @@ static int sim_down(int argc, char **argv) {
 int ward_cmd_sim(int argc, char **argv) {
     if (argc >= 1 && strcmp(argv[0], "up") == 0) return sim_up(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "down") == 0) return sim_down(argc - 1, argv + 1);
-    if (argc >= 1 && strcmp(argv[0], "run") == 0) {
-        fprintf(stderr, "ward: error: ward sim run is not yet available in this build\n");
-        return 2;
-    }
     fprintf(stderr, "ward: error: usage: ward sim up --nodes N --dir D [--base-port P] | "
                     "ward sim up --city --dir D [--base-port P] [--data DIR] | "
-                    "ward sim down --dir D\n");
+                    "ward sim down --dir D | ward sim run ... (docs/simulation.md)\n");
     return 2;
 }
