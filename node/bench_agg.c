@@ -135,7 +135,7 @@ static int import_all(const ward_sim_city *c, const char *dir, const char *table
             return WARD_ETOOBIG;
         snprintf(file, sizeof file, "%s/%s-%u.csv", dir, table, k);
         uint64_t rows;
-        if (ward_ctl_import(&rows, msg, sizeof msg, sock, table, file, "medium") != 0) {
+        if (ward_ctl_import(&rows, msg, sizeof msg, sock, table, file, "medium", NULL) != 0) {
             fprintf(stderr, "ward: bench agg: import at %s: %s\n", c->names[k], msg);
             return WARD_EIO;
         }

@@ -521,13 +521,15 @@ static int do_audit(const char *sock, int json, int argc, char **argv) {
 }
 
 int ward_ctl_import(uint64_t *rows, char *msg, size_t msg_cap, const char *sock,
-                    const char *table, const char *abs_path, const char *sensitivity) {
+                    const char *table, const char *abs_path, const char *sensitivity,
+                    const char *schema) {
     Ward__Control__Request req;
     Ward__Control__ImportRequest ir;
     ward__control__request__init(&req);
     ward__control__import_request__init(&ir);
     ir.table = (char *)table;
     ir.path = (char *)abs_path;
+    if (schema) ir.schema = (char *)schema;
     ir.sensitivity = WARD__CONTROL__SENSITIVITY__SENSITIVITY_UNSPECIFIED;
     if (sensitivity && strcmp(sensitivity, "high") == 0)
         ir.sensitivity = WARD__CONTROL__SENSITIVITY__SENSITIVITY_HIGH;

@@ -619,9 +619,11 @@ typedef struct {
     char table[64];
     char sensitivity[16];
     char file[256];
+    char schema[512];   /* declared types and bounds, "" for none */
 } city_dept;
 
-/* Reads DIR/city.txt: "node table sensitivity file" per line, '#' comments. */
+/* Reads DIR/city.txt: "node table sensitivity file [schema]" per line, '#'
+ * comments; the schema (no spaces) is the import's --schema. */
 static int read_city_txt(city_dept *d, unsigned *n, unsigned max, const char *dir) {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/city.txt", dir);
@@ -638,13 +640,13 @@ static int read_city_txt(city_dept *d, unsigned *n, unsigned max, const char *di
         no++;
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
-        char a[64], b[64], s[32], file[300], extra[8];
-        int got = sscanf(line, "%63s %63s %31s %299s %7s", a, b, s, file, extra);
+        char a[64], b[64], s[32], file[300], schema[512] = "", extra[8];
+        int got = sscanf(line, "%63s %63s %31s %299s %511s %7s", a, b, s, file, schema, extra);
         if (got <= 0) continue;
-        if (got != 4 || !valid_name(a) || strlen(b) >= sizeof d->table ||
+        if ((got != 4 && got != 5) || !valid_name(a) || strlen(b) >= sizeof d->table ||
             (strcmp(s, "high") != 0 && strcmp(s, "medium") != 0 && strcmp(s, "low") != 0) ||
             strchr(file, '/') || strlen(file) >= sizeof d->file) {
-            fprintf(stderr, "ward: error: %s:%zu: expected 'NODE TABLE high|medium|low FILE'\n",
+            fprintf(stderr, "ward: error: %s:%zu: expected 'NODE TABLE high|medium|low FILE [SCHEMA]'\n",
                     path, no);
             ex = 1;
         } else if (*n == max) {
@@ -656,6 +658,7 @@ static int read_city_txt(city_dept *d, unsigned *n, unsigned max, const char *di
             snprintf(x->table, sizeof x->table, "%s", b);
             snprintf(x->sensitivity, sizeof x->sensitivity, "%.8s", s);
             snprintf(x->file, sizeof x->file, "%s", file);
+            snprintf(x->schema, sizeof x->schema, "%s", schema);
         }
     }
     fclose(f);
@@ -730,7 +733,8 @@ static int city_import(const city *c, const city_dept *d, const char *data) {
             continue;
         }
         uint64_t rows = 0;
-        if (ward_ctl_import(&rows, m, sizeof m, sock, x->table, file, x->sensitivity) != 0) {
+        if (ward_ctl_import(&rows, m, sizeof m, sock, x->table, file, x->sensitivity,
+                            x->schema[0] ? x->schema : NULL) != 0) {
             fprintf(stderr, "ward: error: %s: import of %s into %s failed: %s\n", x->name, file,
                     x->table, m);
             return 1;

@@ -79,11 +79,13 @@ void ward_ctl_json_num(FILE *f, double v);
 
 /* Imports the CSV file at abs_path (absolute; the node reads it) into
  * table with the sensitivity class ("high", "medium", "low" or NULL for
- * the default), as `ward --node X import` does. Returns 0 with *rows set
+ * the default) and the declared schema (NULL for none: types inferred), as
+ * `ward --node X import` does. Returns 0 with *rows set
  * to the rows imported, or 1 with msg holding the node's reason (the line
  * of a bad file included). */
 int ward_ctl_import(uint64_t *rows, char *msg, size_t msg_cap, const char *sock,
-                    const char *table, const char *abs_path, const char *sensitivity);
+                    const char *table, const char *abs_path, const char *sensitivity,
+                    const char *schema);
 
 /* What a session script did. */
 typedef struct {

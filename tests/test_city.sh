@@ -63,7 +63,7 @@ for line in open(sys.argv[2] + "/city.txt"):
     if line:
         want[line[0]] = line
 assert sorted(rows) == sorted(want), (rows, want)
-for name, (node, table, sens, f) in want.items():
+for name, (node, table, sens, f, *schema) in want.items():
     n = sum(1 for _ in open(sys.argv[2] + "/" + f)) - 1
     assert rows[name] == (table, sens, n, f), (name, rows[name], n)
 EOF
