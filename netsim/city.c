@@ -16,18 +16,18 @@
 
 const ward_city_table_def ward_city_defs[WARD_CITY_TABLES] = {
     {"parking", "birmingham-parking.csv", "LastUpdated",
-     {{"Occupancy", 0}, {"Capacity", 0}}, 2,
-     "Occupancy:integer,Capacity:integer,LastUpdated:timestamp"},
+     {{"Occupancy", 0, 0, 1000}, {"Capacity", 0, 0, 1000}}, 2,
+     "Occupancy:integer[0,1000],Capacity:integer[0,1000],LastUpdated:timestamp"},
     {"trips", "citibike-trips.csv", "start_ts",
-     {{"duration", 0}, {"birth_year", 0}}, 2,
-     "duration:integer,birth_year:integer,start_ts:timestamp"},
+     {{"duration", 0, 0, 10000}, {"birth_year", 0, 0, 2100}}, 2,
+     "duration:integer[0,10000],birth_year:integer[0,2100],start_ts:timestamp"},
     {"taxi", "nyc-taxi.csv", "tpep_pickup_datetime",
-     {{"fare_amount", 2}, {"tip_amount", 2}, {"passenger_count", 0}}, 3,
-     "fare_amount:decimal(2),tip_amount:decimal(2),passenger_count:integer,"
+     {{"fare_amount", 2, 0, 500}, {"tip_amount", 2, 0, 100}, {"passenger_count", 0, 0, 10}}, 3,
+     "fare_amount:decimal(2)[0,500],tip_amount:decimal(2)[0,100],passenger_count:integer[0,10],"
      "tpep_pickup_datetime:timestamp"},
     {"air", "london-air.csv", "date",
-     {{"nox", 0}, {"pm10", 0}, {"ws", 1}}, 3,
-     "nox:integer,pm10:integer,ws:decimal(1),date:timestamp"},
+     {{"nox", 0, 0, 2000}, {"pm10", 0, 0, 2000}, {"ws", 1, 0, 100}}, 3,
+     "nox:integer[0,2000],pm10:integer[0,2000],ws:decimal(1)[0,100],date:timestamp"},
 };
 
 /* ---- queries ------------------------------------------------------------------ */

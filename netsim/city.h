@@ -26,6 +26,8 @@ typedef enum { WARD_CITY_SUM = 1, WARD_CITY_COUNT, WARD_CITY_MEAN, WARD_CITY_HIS
 typedef struct {
     const char *name;
     unsigned scale;          /* 0: integer; k: decimal(k) */
+    double lower, upper;     /* the bounds declared at import (what a private
+                                sum or mean clamps each row to), in units */
 } ward_city_column;
 
 typedef struct {

@@ -25,7 +25,7 @@ static void usage(FILE *out) {
           "  --sessions K                      K random sessions (default 10 without a\n"
           "                                    scenario that has sessions)\n"
           "  --print-scenario                  print the run's scenario and exit\n"
-          "  --bug corrupt-share|skip-share    node1 misbehaves (to test the invariants)\n"
+          "  --bug corrupt-share|skip-share|skip-debit  node1 misbehaves (to test the invariants)\n"
           "  prints trace_digest, results and violations; exit status 1 on a violation\n",
           out);
 }
@@ -123,7 +123,8 @@ int ward_cmd_sim_run(int argc, char **argv) {
     if (bug) {
         if (strcmp(bug, "corrupt-share") == 0) opt.bug = WARD_RUN_BUG_CORRUPT_SHARE;
         else if (strcmp(bug, "skip-share") == 0) opt.bug = WARD_RUN_BUG_SKIP_SHARE;
-        else return usage_error("--bug: '%s' is not corrupt-share or skip-share", bug);
+        else if (strcmp(bug, "skip-debit") == 0) opt.bug = WARD_RUN_BUG_SKIP_DEBIT;
+        else return usage_error("--bug: '%s' is not corrupt-share, skip-share or skip-debit", bug);
     }
     ward_scenario sc;
     ward_scenario_error err;
@@ -193,6 +194,7 @@ int ward_cmd_sim_run(int argc, char **argv) {
                opt.link.bandwidth_kbps, opt.session_timeout_ms,
                opt.bug == WARD_RUN_BUG_CORRUPT_SHARE ? " --bug corrupt-share"
                : opt.bug == WARD_RUN_BUG_SKIP_SHARE  ? " --bug skip-share"
+               : opt.bug == WARD_RUN_BUG_SKIP_DEBIT  ? " --bug skip-debit"
                                                      : "");
         ward_scenario_write(&sc, stdout);
         ward_scenario_free(&sc);

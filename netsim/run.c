@@ -18,7 +18,8 @@
 #define RUN_RNG_CITY 100
 
 _Static_assert((int)WARD_RUN_BUG_CORRUPT_SHARE == (int)WARD_TEST_FAULT_CORRUPT_SHARE &&
-                   (int)WARD_RUN_BUG_SKIP_SHARE == (int)WARD_TEST_FAULT_SKIP_SHARE,
+                   (int)WARD_RUN_BUG_SKIP_SHARE == (int)WARD_TEST_FAULT_SKIP_SHARE &&
+                   (int)WARD_RUN_BUG_SKIP_DEBIT == (int)WARD_TEST_FAULT_SKIP_DEBIT,
                "ward_run_bug values are ward_core_config.test_fault values");
 
 static double wall_now(void) {
@@ -360,7 +361,14 @@ static void submit_session(run_ctx *r, size_t item) {
     agg.group_by = (char *)it->query.group_by;
     agg.parties = &parties;
     agg.output = outs;
-    agg.exact = 1;
+    Ward__Control__Number eps;
+    ward__control__number__init(&eps);
+    if (it->epsilon > 0) {
+        eps.value = it->epsilon;
+        agg.epsilon = &eps;
+    } else {
+        agg.exact = 1;
+    }
     req.id = (uint64_t)(s - r->rep->sessions) + 1;
     req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
     req.aggregate = &agg;
@@ -398,6 +406,10 @@ static void on_reply(void *ctx, size_t node, uint64_t client, const uint8_t *dat
         const Ward__Control__AggregateResult *a = resp->aggregate;
         s->status = WARD_RUN_OK;
         snprintf(s->session, sizeof s->session, "%.16s", a->session ? a->session : "");
+        snprintf(s->session_id, sizeof s->session_id, "%s", a->session ? a->session : "");
+        s->dp = a->epsilon != NULL;
+        s->noise_sd = a->noise_sd ? a->noise_sd->value : 0;
+        s->count_noise_sd = a->count_noise_sd ? a->count_noise_sd->value : 0;
         s->has_value = a->value != NULL;
         s->value = a->value ? a->value->value : 0;
         s->n_groups = 0;
@@ -421,7 +433,9 @@ static void on_reply(void *ctx, size_t node, uint64_t client, const uint8_t *dat
             ward_city_answer_query(&r->city, &s->expected, &s->item->query, is_party) == WARD_OK)
             s->checked = 1;
         else if (!names_ok) snprintf(s->error, sizeof s->error, "the result names an unknown party");
-        free(is_party);
+        free(s->is_party);
+        s->is_party = names_ok ? is_party : NULL;
+        if (!names_ok) free(is_party);
     }
     if (resp) ward__control__response__free_unpacked(resp, NULL);
     inv_session_answered(r, s);
@@ -577,6 +591,8 @@ int ward_run(ward_run_report *rep, char *why, size_t why_cap, const ward_run_opt
             rep->lost += s->status == WARD_RUN_LOST;
             rep->not_run += s->status == WARD_RUN_NOT_RUN;
             rep->calm += s->calm && s->epoch == r.epoch;
+            rep->dp += s->item->epsilon > 0;
+            rep->dp_ok += s->item->epsilon > 0 && s->status == WARD_RUN_OK;
         }
     }
     ward_sim_free(r.sim);
@@ -597,6 +613,7 @@ void ward_run_report_free(ward_run_report *rep) {
     if (!rep) return;
     for (size_t i = 0; i < rep->n_violations; i++) free(rep->violations[i]);
     free(rep->violations);
+    for (size_t i = 0; rep->sessions && i < rep->n_sessions; i++) free(rep->sessions[i].is_party);
     free(rep->sessions);
     memset(rep, 0, sizeof *rep);
 }
@@ -648,10 +665,10 @@ int ward_run_write_json(const ward_run_report *rep, const ward_run_options *opt,
             hex, (unsigned long long)opt->seed, opt->nodes, (unsigned long long)rep->virtual_ms);
     fprintf(out,
             "\"counts\": {\"sessions\": %zu, \"ok\": %zu, \"failed\": %zu, \"lost\": %zu, "
-            "\"not_run\": %zu, \"calm\": %zu, \"faults\": %zu, \"rows\": %zu, \"events\": %llu, "
+            "\"not_run\": %zu, \"calm\": %zu, \"dp\": %zu, \"faults\": %zu, \"rows\": %zu, \"events\": %llu, "
             "\"retransmits\": %llu, \"resets\": %llu, \"tampered_writes\": %llu, "
             "\"outsider_dials\": %llu, \"crashes\": %llu, \"stalls\": %llu, \"partitions\": %llu},\n",
-            rep->n_sessions, rep->ok, rep->failed, rep->lost, rep->not_run, rep->calm, rep->faults,
+            rep->n_sessions, rep->ok, rep->failed, rep->lost, rep->not_run, rep->calm, rep->dp, rep->faults,
             rep->rows, (unsigned long long)rep->net.events, (unsigned long long)rep->net.retransmits,
             (unsigned long long)rep->net.resets, (unsigned long long)rep->net.tampered_writes,
             (unsigned long long)rep->net.outsider_dials, (unsigned long long)rep->net.crashes,
@@ -672,6 +689,7 @@ int ward_run_write_json(const ward_run_report *rep, const ward_run_options *opt,
         fputs(", \"where\": ", out);
         json_str(out, q->where);
         fprintf(out, ", \"status\": \"%s\", \"calm\": %s", status_name(s->status), s->calm ? "true" : "false");
+        if (s->item->epsilon > 0) fprintf(out, ", \"epsilon\": %.17g", s->item->epsilon);
         if (s->status == WARD_RUN_OK) {
             fprintf(out, ", \"session\": \"%s\", \"parties\": %zu, \"latency_ms\": %llu, \"value\": ", s->session,
                     s->n_parties, (unsigned long long)(s->reply_ms - s->submit_ms));
@@ -712,8 +730,10 @@ int ward_run_write_text(const ward_run_report *rep, const ward_run_options *opt,
     fprintf(out, "ward sim run: %zu nodes, seed %llu, %.1f s virtual in %.2f s\n", opt->nodes,
             (unsigned long long)opt->seed, (double)rep->virtual_ms / 1000.0, rep->wall_s);
     fprintf(out, "trace_digest %s\n", hex);
-    fprintf(out, "sessions: %zu (%zu ok, %zu failed, %zu lost with their proposer, %zu not run; %zu calm)\n",
-            rep->n_sessions, rep->ok, rep->failed, rep->lost, rep->not_run, rep->calm);
+    fprintf(out,
+            "sessions: %zu (%zu ok, %zu failed, %zu lost with their proposer, %zu not run; %zu calm; "
+            "%zu private, %zu of them ok)\n",
+            rep->n_sessions, rep->ok, rep->failed, rep->lost, rep->not_run, rep->calm, rep->dp, rep->dp_ok);
     fprintf(out,
             "faults: %zu scheduled; network: %llu retransmissions, %llu resets, %llu tampered writes, "
             "%llu outsider dials\n",
@@ -725,6 +745,7 @@ int ward_run_write_text(const ward_run_report *rep, const ward_run_options *opt,
         fprintf(out, "  [%zu] %6llu ms node%u %s %s%s%s%s%s: %s", i, (unsigned long long)s->item->at_ms,
                 s->item->node + 1, ward_scenario_op_name(q->op), q->table, q->column[0] ? "." : "", q->column,
                 q->group_by[0] ? " by " : "", q->group_by, status_name(s->status));
+        if (s->item->epsilon > 0) fprintf(out, " [dp epsilon %g]", s->item->epsilon);
         if (s->status == WARD_RUN_OK && s->has_value) fprintf(out, " %.10g", s->value);
         else if (s->status == WARD_RUN_OK && s->n_groups) fprintf(out, " %zu groups", s->n_groups);
         else if (s->status == WARD_RUN_OK && s->item->output && !s->item->output[s->item->node])

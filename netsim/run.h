@@ -11,8 +11,12 @@
  *   session_ends     every session request is answered within its bound
  *                    (2 session timeouts + 2 ticks + slack, plus any time its
  *                    proposer was stalled), unless the proposer crashed;
- *   exact_result     every result equals the plaintext answer over the
- *                    parties' rows (ward_city_answer_query);
+ *   exact_result     every exact result equals the plaintext answer over
+ *                    the parties' rows (ward_city_answer_query);
+ *   dp_result        a private session's result is private, and each value
+ *                    lies within WARD_RUN_DP_SIGMAS noise sd of the
+ *                    plaintext answer (a mean: of the interval its noisy
+ *                    sum and count allow);
  *   calm_session     a session started in a calm network (no fault for
  *                    WARD_RUN_SETTLE_MS, no loss, every node connected to
  *                    every other) and not disturbed before its answer
@@ -24,8 +28,10 @@
  *                    sends it a byte;
  *   tamper_rejected  a connection that delivered tampered bytes is closed
  *                    by its receiver within WARD_RUN_TAMPER_MS;
- *   dp_result, privacy_budget  hooks for differentially private sessions
- *                    (not run yet: no DP sessions exist in the simulator).
+ *   privacy_budget   after the drain each node's ledger, read from its
+ *                    store, is sound, within every class's total, charges
+ *                    no session twice, and charges exactly once every
+ *                    private session whose result names the node a party.
  */
 #ifndef WARD_RUN_H
 #define WARD_RUN_H
@@ -43,13 +49,17 @@
 #define WARD_RUN_SETTLE_MS 20000
 #define WARD_RUN_TAMPER_MS 15000
 #define WARD_RUN_CHECK_MS 500
+/* dp_result: how many noise standard deviations a private result may be
+ * from the plaintext answer. */
+#define WARD_RUN_DP_SIGMAS 12
 /* Links lossier than this do not promise reconnection. */
 #define WARD_RUN_RECONNECT_MAX_LOSS 0.2
 
 typedef enum {
     WARD_RUN_BUG_NONE = 0,
     WARD_RUN_BUG_CORRUPT_SHARE = 1,  /* = WARD_TEST_FAULT_CORRUPT_SHARE */
-    WARD_RUN_BUG_SKIP_SHARE = 2      /* = WARD_TEST_FAULT_SKIP_SHARE */
+    WARD_RUN_BUG_SKIP_SHARE = 2,     /* = WARD_TEST_FAULT_SKIP_SHARE */
+    WARD_RUN_BUG_SKIP_DEBIT = 4      /* = WARD_TEST_FAULT_SKIP_DEBIT */
 } ward_run_bug;
 
 typedef struct {
@@ -80,6 +90,10 @@ typedef struct {
     uint64_t epoch;
     char error[240];
     char session[17];
+    char session_id[129];          /* the whole id, as the ledgers record it */
+    int dp;                        /* a differentially private result */
+    double noise_sd, count_noise_sd; /* the result's bounds on the noise's sd */
+    uint8_t *is_party;             /* per node: named in the result's parties */
     size_t n_parties;
     int has_value;
     double value;
@@ -102,6 +116,7 @@ typedef struct {
     size_t n_violations;
     size_t faults;                 /* fault items in the scenario */
     size_t ok, failed, lost, not_run, calm;
+    size_t dp, dp_ok;              /* sessions asking for a private release; those answered */
     ward_sim_stats net;
 } ward_run_report;
 

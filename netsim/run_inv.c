@@ -7,12 +7,16 @@
  * reads the simulation (ward_sim_*), the city's plaintext (ward_city_*) and
  * the runner's fault bookkeeping; it must not change the run.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_account.h"
 #include "error.h"
+#include "ledger.h"
+#include "policy.h"
 #include "run_internal.h"
 
 void inv_violation(run_ctx *r, const char *fmt, ...) {
@@ -169,18 +173,225 @@ static void check_exact(run_ctx *r, const ward_run_session *s, size_t idx) {
     }
 }
 
-/* Hook for the DP work: a differentially private result must fall within
- * the noise distribution's bounds around the plaintext answer, at the
- * session's epsilon and delta. No DP sessions run in the simulator yet. */
-static void inv_dp_result(run_ctx *r, const ward_run_session *s) {
-    (void)r;
-    (void)s;
+/* ---- differential privacy ---------------------------------------------------------------- */
+
+/* dp_result: a private result is the plaintext answer plus the noise the
+ * parties drew. The draws are secrets inside the cores, so the check is
+ * the bound their distribution implies: the total noise of a coordinate
+ * is a sum of n discrete Gaussians with standard deviation at most
+ * noise_sd = sqrt(n) sigma, and exceeds WARD_RUN_DP_SIGMAS of them with
+ * probability below 2 exp(-72), about 1e-31. */
+static int dp_close(double got, double want, double sd) {
+    double slack = WARD_RUN_DP_SIGMAS * sd + 1e-9 * (fabs(want) + 1.0);
+    return fabs(got - want) <= slack;
 }
 
-/* Hook for the DP work: each node's spent budget (its ledger in the
- * store) never exceeds its totals, and equals the sum of the epsilons of
- * the releases it took part in, crash or not. */
-static void inv_privacy_budget(run_ctx *r) { (void)r; }
+static void check_dp_mean(run_ctx *r, const ward_run_session *s, const char *d) {
+    const ward_city_query *q = &s->item->query;
+    const ward_city_column *col = NULL;
+    for (size_t t = 0; t < WARD_CITY_TABLES && !col; t++) {
+        if (strcmp(ward_city_defs[t].table, q->table) != 0) continue;
+        for (size_t v = 0; v < ward_city_defs[t].n_values; v++)
+            if (strcmp(ward_city_defs[t].values[v].name, q->column) == 0) col = &ward_city_defs[t].values[v];
+    }
+    ward_city_query qs = *q, qc = *q;
+    qs.op = WARD_CITY_SUM;
+    qc.op = WARD_CITY_COUNT;
+    ward_city_answer sum, cnt;
+    if (!col || !s->is_party || ward_city_answer_query(&r->city, &sum, &qs, s->is_party) != WARD_OK ||
+        ward_city_answer_query(&r->city, &cnt, &qc, s->is_party) != WARD_OK) {
+        inv_violation(r, "dp_result: %s: no plaintext answer to compare with", d);
+        return;
+    }
+    double a = WARD_RUN_DP_SIGMAS * s->noise_sd, b = WARD_RUN_DP_SIGMAS * s->count_noise_sd;
+    for (size_t g = 0; g < cnt.n_groups; g++) {
+        double S = sum.value[g], C = cnt.value[g];
+        int found = 0;
+        double got = 0;
+        if (!sum.grouped) {
+            found = s->has_value;
+            got = s->value;
+        } else {
+            for (size_t k = 0; k < s->n_groups && k < WARD_CITY_MAX_GROUPS; k++)
+                if (strcmp(s->label[k], cnt.label[g]) == 0) {
+                    found = 1;
+                    got = s->gvalue[k];
+                }
+        }
+        /* A group is left out when its noisy count is below 1. */
+        if (!found) {
+            if (C > b)
+                inv_violation(r, "dp_result: %s has no mean for group %s, whose %.0f rows exceed the "
+                              "count noise's bound %.4g", d, cnt.label[g], C, b);
+            continue;
+        }
+        if (C <= b) continue; /* the noisy count may be near 0: the ratio has no bound */
+        double lo = (S - a) / (S - a >= 0 ? C + b : C - b), hi = (S + a) / (S + a >= 0 ? C - b : C + b);
+        lo = lo < col->lower ? col->lower : lo > col->upper ? col->upper : lo;
+        hi = hi < col->lower ? col->lower : hi > col->upper ? col->upper : hi;
+        double eps = 1e-9 * (fabs(lo) + fabs(hi) + 1.0);
+        if (got < lo - eps || got > hi + eps)
+            inv_violation(r, "dp_result: %s group %s is %.17g, outside [%.10g, %.10g] (plaintext sum %.17g "
+                          "over %.0f rows, noise sd %.4g and %.4g)", d, cnt.label[g], got, lo, hi, S, C,
+                          s->noise_sd, s->count_noise_sd);
+    }
+}
+
+static void inv_dp_result(run_ctx *r, const ward_run_session *s, size_t idx) {
+    char d[300];
+    describe(d, sizeof d, s, idx);
+    const ward_city_answer *e = &s->expected;
+    if (s->item->epsilon > 0 && !s->dp) {
+        inv_violation(r, "dp_result: %s asked for a private release and got an exact result", d);
+        return;
+    }
+    if (s->item->output && !s->item->output[s->item->node]) {
+        if (s->has_value || s->n_groups != 0)
+            inv_violation(r, "dp_result: %s: the proposer is not an output party, yet it received a result", d);
+        return;
+    }
+    if (!s->checked) {
+        inv_violation(r, "dp_result: %s: %s", d, s->error[0] ? s->error : "no plaintext answer");
+        return;
+    }
+    if (!(s->noise_sd > 0) || (s->item->query.op == WARD_CITY_MEAN && !(s->count_noise_sd > 0))) {
+        inv_violation(r, "dp_result: %s: a private result without its noise's sd", d);
+        return;
+    }
+    if (s->item->query.op == WARD_CITY_MEAN) {
+        check_dp_mean(r, s, d);
+        return;
+    }
+    /* Sums and counts release every group of the domain. */
+    if (!e->grouped) {
+        double want = e->present[0] ? e->value[0] : 0;
+        if (!s->has_value || s->n_groups != 0)
+            inv_violation(r, "dp_result: %s returned %s, the plaintext answer is %.17g", d,
+                          s->n_groups ? "groups" : "null", want);
+        else if (!dp_close(s->value, want, s->noise_sd))
+            inv_violation(r, "dp_result: %s returned %.17g, the plaintext answer is %.17g: more than %d "
+                          "noise sd (%.4g) apart", d, s->value, want, WARD_RUN_DP_SIGMAS, s->noise_sd);
+        return;
+    }
+    if (s->has_value || s->n_groups != e->n_groups) {
+        inv_violation(r, "dp_result: %s returned %zu groups, the domain has %zu", d, s->n_groups, e->n_groups);
+        return;
+    }
+    for (size_t k = 0; k < s->n_groups; k++) {
+        size_t g = 0;
+        while (g < e->n_groups && strcmp(e->label[g], s->label[k]) != 0) g++;
+        if (g == e->n_groups) {
+            inv_violation(r, "dp_result: %s returned group '%s', which is not in the domain", d, s->label[k]);
+            return;
+        }
+        double want = e->present[g] ? e->value[g] : 0;
+        if (!dp_close(s->gvalue[k], want, s->noise_sd)) {
+            inv_violation(r, "dp_result: %s group %s is %.17g, the plaintext answer is %.17g: more than %d "
+                          "noise sd (%.4g) apart", d, s->label[k], s->gvalue[k], want, WARD_RUN_DP_SIGMAS,
+                          s->noise_sd);
+            return;
+        }
+    }
+}
+
+/* privacy_budget: read back from every node's store after the drain (so
+ * across its crashes and restarts), the ledger is sound (it matches the
+ * audit log's spends), no class has spent more than its total under the
+ * node's policy, no session is charged twice, and every private session
+ * whose result reached the proposer has exactly one charge at every party
+ * the result names: a result exists only if each of them released its
+ * noisy shares. */
+typedef struct {
+    char **session;
+    size_t n, cap;
+    double spent[WARD_LEDGER_CLASSES];
+} ledger_rows;
+
+static int collect_row(void *ctx, uint64_t seq, const char *session, const char *table, ward_dp_class cls,
+                       double rho) {
+    (void)seq;
+    (void)table;
+    ledger_rows *lr = ctx;
+    if (lr->n == lr->cap) {
+        size_t cap = lr->cap ? 2 * lr->cap : 16;
+        char **v = realloc(lr->session, cap * sizeof *v);
+        if (!v) return WARD_ENOMEM;
+        lr->session = v;
+        lr->cap = cap;
+    }
+    if (!(lr->session[lr->n] = strdup(session))) return WARD_ENOMEM;
+    lr->n++;
+    if ((int)cls >= 0 && (int)cls < WARD_LEDGER_CLASSES) lr->spent[cls] += rho;
+    return 0;
+}
+
+static void check_node_ledger(run_ctx *r, size_t node, const double *rho_total) {
+    const char *name = ward_sim_node_name(r->sim, node);
+    ward_store *st = ward_sim_store(r->sim, node);
+    if (!st) {
+        inv_violation(r, "privacy_budget: %s is down after the drain; its ledger cannot be read", name);
+        return;
+    }
+    ward_ledger l;
+    memset(&l, 0, sizeof l);
+    int rc = ward_ledger_open(&l, st);
+    if (rc == WARD_ESTATE) {
+        inv_violation(r, "privacy_budget: %s's ledger is broken: %s", name, l.problem);
+    } else if (rc != WARD_OK) {
+        inv_violation(r, "privacy_budget: %s's ledger does not open: %s", name, l.msg);
+        return;
+    }
+    ledger_rows lr;
+    memset(&lr, 0, sizeof lr);
+    rc = ward_ledger_list(&l, collect_row, &lr);
+    if (rc != WARD_OK) inv_violation(r, "privacy_budget: %s's ledger cannot be listed: %s", name, ward_strerror(rc));
+    for (int c = 0; rc == WARD_OK && c < WARD_LEDGER_CLASSES; c++) {
+        double spent = ward_ledger_spent(&l, (ward_dp_class)c);
+        if (spent > rho_total[c] * (1 + 1e-12) || lr.spent[c] > rho_total[c] * (1 + 1e-9))
+            inv_violation(r, "privacy_budget: %s has spent rho %.17g of class %s, whose total is %.17g", name,
+                          spent, ward_ledger_class_name((ward_dp_class)c), rho_total[c]);
+    }
+    for (size_t i = 0; rc == WARD_OK && i < lr.n; i++)
+        for (size_t j = i + 1; j < lr.n; j++)
+            if (strcmp(lr.session[i], lr.session[j]) == 0) {
+                inv_violation(r, "privacy_budget: %s charged session %.16s twice", name, lr.session[i]);
+                break;
+            }
+    for (size_t k = 0; rc == WARD_OK && k < r->rep->n_sessions; k++) {
+        const ward_run_session *s = &r->rep->sessions[k];
+        if (s->status != WARD_RUN_OK || !s->dp || !s->is_party || !s->is_party[node]) continue;
+        size_t charges = 0;
+        for (size_t i = 0; i < lr.n; i++) charges += strcmp(lr.session[i], s->session_id) == 0;
+        if (charges != 1) {
+            char d[300];
+            describe(d, sizeof d, s, k);
+            inv_violation(r, "privacy_budget: %s released its shares for %s (session %.16s) and its ledger "
+                          "holds %zu charges for it, not 1", name, d, s->session_id, charges);
+        }
+    }
+    for (size_t i = 0; i < lr.n; i++) free(lr.session[i]);
+    free(lr.session);
+}
+
+static void inv_privacy_budget(run_ctx *r) {
+    /* The simulated nodes run the default policy (ward_sim_config.allow_exact
+     * makes it the permissive one): the same class totals everywhere. */
+    ward_policy *pol = malloc(sizeof *pol);
+    if (!pol) return;
+    ward_policy_default(pol, 1);
+    double rho_total[WARD_LEDGER_CLASSES];
+    for (int c = 0; c < WARD_LEDGER_CLASSES; c++) {
+        double eps = 0, delta = 0;
+        if (ward_dp_class_budget(&eps, &delta, (ward_dp_class)c, pol->epsilon, pol->delta) != WARD_OK ||
+            ward_dp_cdp_rho(&rho_total[c], eps, delta) != WARD_OK) {
+            inv_violation(r, "privacy_budget: the default policy's class %d has no budget", c);
+            free(pol);
+            return;
+        }
+    }
+    free(pol);
+    for (size_t i = 0; i < r->n; i++) check_node_ledger(r, i, rho_total);
+}
 
 void inv_session_answered(run_ctx *r, ward_run_session *s) {
     size_t idx = (size_t)(s - r->rep->sessions);
@@ -193,10 +404,11 @@ void inv_session_answered(run_ctx *r, ward_run_session *s) {
         inv_violation(r, "session_ends: %s answered after %llu ms (bound %llu ms)", d, (unsigned long long)took,
                       (unsigned long long)r->session_bound_ms);
     }
-    if (s->status == WARD_RUN_OK) {
+    if (s->status == WARD_RUN_OK && (s->dp || s->item->epsilon > 0)) {
+        inv_dp_result(r, s, idx);
+    } else if (s->status == WARD_RUN_OK) {
         if (s->checked) check_exact(r, s, idx);
         else inv_violation(r, "exact_result: %s: %s", d, s->error[0] ? s->error : "no plaintext answer");
-        inv_dp_result(r, s);
     } else if (s->status == WARD_RUN_ERROR && s->calm && s->epoch == r->epoch) {
         inv_violation(r, "calm_session: %s failed in a calm network: %s", d, s->error);
     }

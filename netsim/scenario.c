@@ -439,6 +439,7 @@ static int parse_session(ward_sc_item *it, sc_pair *pairs, size_t n, size_t node
     const char *column = get(pairs, n, "column"), *group = get(pairs, n, "group_by");
     const char *where = get(pairs, n, "where"), *from = get(pairs, n, "from");
     const char *parties = get(pairs, n, "parties"), *output = get(pairs, n, "output");
+    const char *epsilon = get(pairs, n, "epsilon");
     if (!op || !table || !from) return fail(err, lineno, WARD_EPARSE, "session needs op=, table= and from=");
     ward_city_query *q = &it->query;
     if (strcmp(op, "sum") == 0) q->op = WARD_CITY_SUM;
@@ -455,6 +456,10 @@ static int parse_session(ward_sc_item *it, sc_pair *pairs, size_t n, size_t node
     snprintf(q->column, sizeof q->column, "%s", column ? column : "");
     snprintf(q->group_by, sizeof q->group_by, "%s", group ? group : "");
     snprintf(q->where, sizeof q->where, "%s", where ? where : "");
+    if (epsilon && (parse_double(&it->epsilon, epsilon) != WARD_OK || !(it->epsilon > 0) ||
+                    it->epsilon > WARD_SC_MAX_EPSILON))
+        return fail(err, lineno, WARD_EPARSE, "epsilon: '%.40s' is not a number in (0, %g]", epsilon,
+                    (double)WARD_SC_MAX_EPSILON);
     char why[160];
     int rc = ward_city_query_check(q, why, sizeof why);
     if (rc != WARD_OK) return fail(err, lineno, rc, "%s", why);
@@ -519,7 +524,7 @@ static int parse_line(ward_scenario *sc, ward_sc_item *it, char *line, ward_scen
     if (strcmp(verb, "session") == 0) {
         it->kind = WARD_SC_SESSION;
         if ((rc = check_keys(verb, pairs, n,
-                             " at op table column group_by where from parties output ", err, lineno)) != WARD_OK)
+                             " at op table column group_by where from parties output epsilon ", err, lineno)) != WARD_OK)
             return rc;
         if ((rc = parse_at(it, pairs, n, 1, err, lineno)) != WARD_OK) return rc;
         return parse_session(it, pairs, n, N, err, lineno);
@@ -831,6 +836,7 @@ int ward_scenario_write(const ward_scenario *sc, FILE *out) {
             fprintf(out, " from=%u", it->node + 1);
             write_nodes(out, "parties", it->parties, sc->nodes);
             if (it->output) write_nodes(out, "output", it->output, sc->nodes);
+            if (it->epsilon > 0) fprintf(out, " epsilon=%.17g", it->epsilon);
             break;
         case WARD_SC_PARTITION: {
             fprintf(out, "partition at=%llu", (unsigned long long)it->at_ms);

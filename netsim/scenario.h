@@ -9,6 +9,7 @@
  *     link a=1 b=2 latency=80 loss=0.02 at=5000
  *     clock node=3 skew=1500 drift=-200
  *     session at=2000 op=sum table=parking column=Occupancy from=2 parties=all
+ *     session at=2500 op=count table=taxi from=1 epsilon=0.1
  *     partition at=4000 until=12000 groups=1,2/3,4,5
  *     crash at=6000 node=3 restart=9000
  *     stall at=7000 node=4 until=15000
@@ -31,6 +32,7 @@
 
 #define WARD_SC_MAX_ITEMS 100000
 #define WARD_SC_MAX_LINE 4096
+#define WARD_SC_MAX_EPSILON 10
 #define WARD_SC_MAX_TIME_MS 100000000ULL   /* about 27 hours of virtual time */
 
 typedef enum {
@@ -61,6 +63,8 @@ typedef struct {
     int mode;                  /* ward_sim_tamper_mode / ward_sim_outsider_mode */
     double rate;               /* tamper */
     ward_city_query query;     /* session */
+    double epsilon;            /* session: > 0 asks for a differentially private
+                                  release at this epsilon; 0: exact */
     uint8_t *parties;          /* session: flags per node; NULL = all */
     uint8_t *output;           /* session: flags per node; NULL = all parties */
     uint32_t *groups;          /* partition: group of each node */

@@ -70,6 +70,9 @@ int ward_swarm_sessions(ward_scenario *sc, ward_rng *rng, size_t count, uint64_t
             if (!any) output[it.node] = 1;
             it.output = output;
         }
+        /* Two in five are differentially private releases, at an epsilon
+         * small enough for many of them to fit in a class's budget. */
+        if (pick(rng, 5) < 2) it.epsilon = 0.05 * (double)(1 + pick(rng, 4));
         char why[160];
         if (ward_city_query_check(q, why, sizeof why) != WARD_OK) continue;
         rc = ward_scenario_add(sc, &it);

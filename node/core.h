@@ -107,14 +107,17 @@ typedef struct {
     uint32_t test_fault;
 } ward_core_config;
 
-/* WARD_TEST_FAULT_HALT_AFTER_DEBIT commits a DP session's ledger debit and
+/* WARD_TEST_FAULT_SKIP_DEBIT releases a DP session's noisy shares without
+ * charging the ledger (the privacy_budget invariant must catch it).
+ * WARD_TEST_FAULT_HALT_AFTER_DEBIT commits a DP session's ledger debit and
  * then sends nothing more for it, as a process killed between its ledger
  * commit and its first share would (the test then crashes the node). */
 enum {
     WARD_TEST_FAULT_NONE = 0,
     WARD_TEST_FAULT_CORRUPT_SHARE = 1,
     WARD_TEST_FAULT_SKIP_SHARE = 2,
-    WARD_TEST_FAULT_HALT_AFTER_DEBIT = 3
+    WARD_TEST_FAULT_HALT_AFTER_DEBIT = 3,
+    WARD_TEST_FAULT_SKIP_DEBIT = 4
 };
 
 /* Creates a core. rng is borrowed and must outlive the core (the driver

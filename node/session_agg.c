@@ -642,7 +642,9 @@ static int release_dp(ward_core *c, ward_actions *out, agg_session *s, uint64_t 
     ward_ledger_spend sp = {s->id_hex, s->agg->table, s->cls, s->plan.rho, s->plan.epsilon_spent,
                             s->plan.delta};
     uint64_t seq = 0;
-    int rc = ward_ledger_debit(&c->ledger, &seq, &sp, s->class_limit, (int64_t)now);
+    int rc = c->cfg.test_fault == WARD_TEST_FAULT_SKIP_DEBIT
+                 ? WARD_OK
+                 : ward_ledger_debit(&c->ledger, &seq, &sp, s->class_limit, (int64_t)now);
     if (rc != WARD_OK) {
         int budget = rc == WARD_EOVERFLOW;
         fail_session(c, out, s, 1,

@@ -57,7 +57,7 @@ static int has_violation(const ward_run_report *rep, const char *name) {
 
 static void test_examples(void) {
     static const char *names[] = {"basic.txt", "partition.txt", "crash-restart.txt", "stall.txt",
-                                  "adversary.txt", "rough-network.txt"};
+                                  "adversary.txt", "rough-network.txt", "private.txt"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         ward_run_report rep;
         CHECK_RC(run(&rep, names[i], 1, WARD_RUN_BUG_NONE), WARD_OK);
@@ -70,6 +70,9 @@ static void test_examples(void) {
         CHECK_EQ_U64(rep.n_violations, 0);
         CHECK(rep.ok > 0);
         if (strcmp(names[i], "basic.txt") == 0) CHECK(rep.ok == rep.n_sessions && rep.calm == rep.n_sessions);
+        if (strcmp(names[i], "private.txt") == 0)
+            CHECK(rep.ok == rep.n_sessions && rep.dp == rep.n_sessions && rep.dp_ok == rep.dp &&
+                  rep.net.crashes == 1 && rep.net.restarts == 1);
         if (strcmp(names[i], "adversary.txt") == 0)
             CHECK(rep.net.tampered_writes > 0 && rep.net.tampered_closed > 0 && rep.net.outsider_dials > 0);
         if (strcmp(names[i], "crash-restart.txt") == 0) CHECK(rep.net.crashes == 2 && rep.net.restarts == 2);
@@ -92,7 +95,8 @@ static void test_determinism(void) {
 
 /* The test of the tester, on a calm scenario where every session must
  * succeed: a corrupted share makes a wrong result, a skipped one a session
- * that never completes; both are violations. */
+ * that never completes; a skipped ledger debit a release the ledger does
+ * not hold; all are violations. */
 static void test_injected_bugs(void) {
     ward_run_report rep;
     CHECK_RC(run(&rep, "basic.txt", 1, WARD_RUN_BUG_CORRUPT_SHARE), WARD_OK);
@@ -103,6 +107,16 @@ static void test_injected_bugs(void) {
     CHECK_RC(run(&rep, "basic.txt", 1, WARD_RUN_BUG_SKIP_SHARE), WARD_OK);
     CHECK(has_violation(&rep, "calm_session"));
     printf("skip-share: %zu violations, first: %s\n", rep.n_violations, rep.n_violations ? rep.violations[0] : "-");
+    ward_run_report_free(&rep);
+    /* A node that releases private shares without charging its ledger:
+     * every private session it took part in is a privacy_budget violation,
+     * and nothing else is. */
+    CHECK_RC(run(&rep, "private.txt", 1, WARD_RUN_BUG_SKIP_DEBIT), WARD_OK);
+    CHECK(has_violation(&rep, "privacy_budget"));
+    CHECK(rep.n_violations >= rep.dp_ok - 1);
+    for (size_t v = 0; v < rep.n_violations; v++)
+        CHECK(strncmp(rep.violations[v], "privacy_budget", 14) == 0);
+    printf("skip-debit: %zu violations, first: %s\n", rep.n_violations, rep.n_violations ? rep.violations[0] : "-");
     ward_run_report_free(&rep);
 }
 

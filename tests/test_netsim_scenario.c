@@ -27,7 +27,7 @@ static void test_good(void) {
         "link a=1 b=node2 latency=80 loss=0.02 at=5000\n"
         "clock node=3 skew=-1500 drift=-200\n"
         "session at=2s op=sum table=parking column=Occupancy from=2 parties=all\n"
-        "session at=2500ms op=count table=trips from=node1 parties=1,3 output=3\n"
+        "session at=2500ms op=count table=trips from=node1 parties=1,3 output=3 epsilon=0.25\n"
         "session at=3000 op=histogram table=air column=nox group_by=hour(date) where=\"nox > 100\" from=4\n"
         "partition at=4000 until=12000 groups=1,2/3,4\n"
         "crash at=6000 node=3 restart=9000\n"
@@ -58,6 +58,7 @@ static void test_good(void) {
           it[3].query.op == WARD_CITY_SUM && strcmp(it[3].query.column, "Occupancy") == 0);
     CHECK(it[4].at_ms == 2500 && it[4].node == 0 && it[4].parties && it[4].parties[0] && it[4].parties[2] &&
           !it[4].parties[1] && it[4].output && it[4].output[2] && !it[4].output[0]);
+    CHECK(it[3].epsilon == 0 && it[4].epsilon == 0.25);
     CHECK(strcmp(it[5].query.where, "nox > 100") == 0 && strcmp(it[5].query.group_by, "hour(date)") == 0);
     CHECK(it[6].kind == WARD_SC_PARTITION && it[6].has_until && it[6].until_ms == 12000 && it[6].groups &&
           it[6].groups[0] == it[6].groups[1] && it[6].groups[2] == it[6].groups[3] &&
@@ -118,6 +119,9 @@ static void test_bad(void) {
         {"session at=100 op=sum table=parking column=Occupancy where=\"Occupancy ~ 3\" from=1\n", 1, "where"},
         {"session at=100 op=sum table=parking column=Occupancy parties=1,2 output=3 from=1\n", 1, "not a party"},
         {"session at=100 op=sum table=parking column=Occupancy from=1 parties=1,1\n", 1, "twice"},
+        {"session at=100 op=count table=trips from=1 epsilon=0\n", 1, "epsilon"},
+        {"session at=100 op=count table=trips from=1 epsilon=nan\n", 1, "epsilon"},
+        {"session at=100 op=count table=trips from=1 epsilon=11\n", 1, "epsilon"},
         {"partition at=100 until=50 groups=1/2\n", 1, "not after"},
         {"partition at=100 groups=1,2,3,4,5\n", 1, "two groups"},
         {"partition at=100 groups=1,2/2,3\n", 1, "two groups"},

@@ -3,8 +3,9 @@
  * run. WARD_SWARM_SEEDS sets how many seeds (default 500; 250 under
  * AddressSanitizer), WARD_SWARM_START the first. `make soak` runs 10,000.
  *
- * Then the test of the tester: a node that corrupts one share, and one that
- * skips one, must both be caught by the same invariants. */
+ * Then the test of the tester: a node that corrupts one share, one that
+ * skips one, and one that releases DP shares without charging its ledger
+ * must each be caught by the invariants. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 #define BUG_SEEDS 40
 
 typedef struct {
-    size_t runs, sessions, ok, failed, lost, not_run, calm, faults, violations, failing_seeds;
+    size_t runs, sessions, dp, dp_ok, ok, failed, lost, not_run, calm, faults, violations, failing_seeds;
     uint64_t retransmits, resets, tampered, outsider_dials, crashes, stalls, partitions;
     double wall, virtual_s;
 } tally;
@@ -56,6 +57,8 @@ static long run_seed(tally *t, uint64_t seed, ward_run_bug bug, int print_failur
         v = (long)rep.n_violations;
         t->runs++;
         t->sessions += rep.n_sessions;
+        t->dp += rep.dp;
+        t->dp_ok += rep.dp_ok;
         t->ok += rep.ok;
         t->failed += rep.failed;
         t->lost += rep.lost;
@@ -80,6 +83,7 @@ static long run_seed(tally *t, uint64_t seed, ward_run_bug bug, int print_failur
                        (unsigned long long)seed,
                        bug == WARD_RUN_BUG_CORRUPT_SHARE ? " --bug corrupt-share"
                        : bug == WARD_RUN_BUG_SKIP_SHARE  ? " --bug skip-share"
+                       : bug == WARD_RUN_BUG_SKIP_DEBIT  ? " --bug skip-debit"
                                                          : "");
                 for (size_t i = 0; i < rep.n_violations && i < 5; i++) printf("  %s\n", rep.violations[i]);
             }
@@ -94,10 +98,10 @@ static long run_seed(tally *t, uint64_t seed, ward_run_bug bug, int print_failur
 
 static void print_tally(const char *what, const tally *t) {
     printf("%s: %zu runs, %zu sessions (%zu ok, %zu failed under faults, %zu lost with a crashed proposer, "
-           "%zu not run, %zu calm), %zu faults injected (%llu partitions, %llu crashes, %llu stalls, "
+           "%zu not run, %zu calm; %zu private, %zu of them ok), %zu faults injected (%llu partitions, %llu crashes, %llu stalls, "
            "%llu tampered writes, %llu outsider dials, %llu retransmissions, %llu resets), %zu violations "
            "in %zu seeds; %.0f s virtual in %.1f s\n",
-           what, t->runs, t->sessions, t->ok, t->failed, t->lost, t->not_run, t->calm, t->faults,
+           what, t->runs, t->sessions, t->ok, t->failed, t->lost, t->not_run, t->calm, t->dp, t->dp_ok, t->faults,
            (unsigned long long)t->partitions, (unsigned long long)t->crashes, (unsigned long long)t->stalls,
            (unsigned long long)t->tampered, (unsigned long long)t->outsider_dials,
            (unsigned long long)t->retransmits, (unsigned long long)t->resets, t->violations, t->failing_seeds,
@@ -122,15 +126,17 @@ int main(void) {
     }
     print_tally("swarm", &t);
     CHECK_EQ_U64(t.runs, seeds);
-    CHECK(t.calm > 0 && t.faults > 0);
+    CHECK(t.calm > 0 && t.faults > 0 && t.dp_ok > 0);
 
     /* The test of the tester: the same seeds with node1 broken. */
     uint64_t bug_seeds = seeds < BUG_SEEDS ? seeds : BUG_SEEDS;
     static const struct {
         ward_run_bug bug;
         const char *name;
-    } bugs[] = {{WARD_RUN_BUG_CORRUPT_SHARE, "corrupt-share"}, {WARD_RUN_BUG_SKIP_SHARE, "skip-share"}};
-    for (size_t b = 0; b < 2; b++) {
+    } bugs[] = {{WARD_RUN_BUG_CORRUPT_SHARE, "corrupt-share"},
+                {WARD_RUN_BUG_SKIP_SHARE, "skip-share"},
+                {WARD_RUN_BUG_SKIP_DEBIT, "skip-debit"}};
+    for (size_t b = 0; b < sizeof bugs / sizeof bugs[0]; b++) {
         tally bt;
         memset(&bt, 0, sizeof bt);
         for (uint64_t s = start; s < start + bug_seeds; s++) run_seed(&bt, s, bugs[b].bug, 0);
