@@ -441,6 +441,7 @@ int ward_city_answer_query(const ward_city *city, ward_city_answer *out, const w
     for (size_t g = 0; g < ng; g++) {
         snprintf(out->label[g], sizeof out->label[g], "%zu", g);
         out->present[g] = 1;
+        out->rows[g] = counts[g];
         switch (q->op) {
         case WARD_CITY_SUM: out->value[g] = (double)sums[g] / div; break;
         case WARD_CITY_MEAN:

@@ -74,6 +74,8 @@ typedef struct {
     char label[WARD_CITY_MAX_GROUPS][4];
     double value[WARD_CITY_MAX_GROUPS];
     int present[WARD_CITY_MAX_GROUPS];
+    int64_t rows[WARD_CITY_MAX_GROUPS]; /* the rows counted in each group (for a
+                                           sum or mean: those with a value) */
 } ward_city_answer;
 
 /* Checks a query against the city's tables; writes the reason on failure.

@@ -25,7 +25,7 @@ static void usage(FILE *out) {
           "  --sessions K                      K random sessions (default 10 without a\n"
           "                                    scenario that has sessions)\n"
           "  --print-scenario                  print the run's scenario and exit\n"
-          "  --bug corrupt-share|skip-share|skip-debit  node1 misbehaves (to test the invariants)\n"
+          "  --bug corrupt-share|skip-share|skip-debit|noise-off-by-one  node1 misbehaves (to test the invariants)\n"
           "  prints trace_digest, results and violations; exit status 1 on a violation\n",
           out);
 }
@@ -124,7 +124,9 @@ int ward_cmd_sim_run(int argc, char **argv) {
         if (strcmp(bug, "corrupt-share") == 0) opt.bug = WARD_RUN_BUG_CORRUPT_SHARE;
         else if (strcmp(bug, "skip-share") == 0) opt.bug = WARD_RUN_BUG_SKIP_SHARE;
         else if (strcmp(bug, "skip-debit") == 0) opt.bug = WARD_RUN_BUG_SKIP_DEBIT;
-        else return usage_error("--bug: '%s' is not corrupt-share, skip-share or skip-debit", bug);
+        else if (strcmp(bug, "noise-off-by-one") == 0) opt.bug = WARD_RUN_BUG_NOISE_OFF_BY_ONE;
+        else return usage_error("--bug: '%s' is not corrupt-share, skip-share, skip-debit or noise-off-by-one",
+                                bug);
     }
     ward_scenario sc;
     ward_scenario_error err;

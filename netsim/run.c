@@ -19,7 +19,8 @@
 
 _Static_assert((int)WARD_RUN_BUG_CORRUPT_SHARE == (int)WARD_TEST_FAULT_CORRUPT_SHARE &&
                    (int)WARD_RUN_BUG_SKIP_SHARE == (int)WARD_TEST_FAULT_SKIP_SHARE &&
-                   (int)WARD_RUN_BUG_SKIP_DEBIT == (int)WARD_TEST_FAULT_SKIP_DEBIT,
+                   (int)WARD_RUN_BUG_SKIP_DEBIT == (int)WARD_TEST_FAULT_SKIP_DEBIT &&
+                   (int)WARD_RUN_BUG_NOISE_OFF_BY_ONE == (int)WARD_TEST_FAULT_NOISE_OFF_BY_ONE,
                "ward_run_bug values are ward_core_config.test_fault values");
 
 static double wall_now(void) {
@@ -383,6 +384,48 @@ static void submit_session(run_ctx *r, size_t item) {
     s->status = WARD_RUN_PENDING;
 }
 
+/* Every node's noise for a private session, as it joins the node's
+ * vector: summed per session for the dp_result invariant. */
+static void on_noise(void *ctx, const uint8_t session_id[32], const int64_t *noise, size_t len) {
+    run_ctx *r = ctx;
+    char id[65];
+    if (ward_hex_encode_var(id, sizeof id, session_id, 32) != WARD_OK) {
+        r->noise_lost = 1;
+        return;
+    }
+    run_noise *e = NULL;
+    for (size_t i = 0; i < r->n_noise && !e; i++)
+        if (strcmp(r->noise[i].id, id) == 0) e = &r->noise[i];
+    if (!e) {
+        run_noise *v = realloc(r->noise, (r->n_noise + 1) * sizeof *v);
+        int64_t *sum = calloc(len ? len : 1, sizeof *sum);
+        if (!v || !sum) {
+            if (v) r->noise = v;
+            free(sum);
+            r->noise_lost = 1;
+            return;
+        }
+        r->noise = v;
+        e = &r->noise[r->n_noise++];
+        memset(e, 0, sizeof *e);
+        memcpy(e->id, id, sizeof id);
+        e->len = len;
+        e->sum = sum;
+    }
+    if (e->len != len) {
+        e->mismatch = 1;
+        return;
+    }
+    for (size_t i = 0; i < len; i++) e->sum[i] += noise[i];
+    e->parties++;
+}
+
+const run_noise *run_noise_of(const run_ctx *r, const char *session_id) {
+    for (size_t i = 0; i < r->n_noise; i++)
+        if (strcmp(r->noise[i].id, session_id) == 0) return &r->noise[i];
+    return NULL;
+}
+
 static void on_reply(void *ctx, size_t node, uint64_t client, const uint8_t *data, size_t len) {
     run_ctx *r = ctx;
     ward_run_session *s = NULL;
@@ -528,6 +571,8 @@ static int setup(run_ctx *r, char *why, size_t why_cap, char *dir) {
     cfg.clocks = clocks;
     cfg.test_fault = (uint32_t)opt->bug;
     cfg.test_fault_node = opt->bug_node;
+    cfg.noise_hook = on_noise;
+    cfg.noise_ctx = r;
     rc = ward_sim_new(&r->sim, &cfg);
     free(clocks);
     if (rc != WARD_OK) {
@@ -605,6 +650,8 @@ int ward_run(ward_run_report *rep, char *why, size_t why_cap, const ward_run_opt
     free(r.stall_since);
     free(r.watch_ok);
     free(r.links);
+    for (size_t i = 0; i < r.n_noise; i++) free(r.noise[i].sum);
+    free(r.noise);
     rep->wall_s = wall_now() - t0;
     return rc;
 }

@@ -14,9 +14,11 @@
  *   exact_result     every exact result equals the plaintext answer over
  *                    the parties' rows (ward_city_answer_query);
  *   dp_result        a private session's result is private, and each value
- *                    lies within WARD_RUN_DP_SIGMAS noise sd of the
- *                    plaintext answer (a mean: of the interval its noisy
- *                    sum and count allow);
+ *                    is the plaintext answer plus the noise the parties
+ *                    drew (ward_core_config.test_noise_hook), exactly;
+ *                    without a record of the draws, within
+ *                    WARD_RUN_DP_SIGMAS noise sd of it (a mean: of the
+ *                    interval its noisy sum and count allow);
  *   calm_session     a session started in a calm network (no fault for
  *                    WARD_RUN_SETTLE_MS, no loss, every node connected to
  *                    every other) and not disturbed before its answer
@@ -49,8 +51,8 @@
 #define WARD_RUN_SETTLE_MS 20000
 #define WARD_RUN_TAMPER_MS 15000
 #define WARD_RUN_CHECK_MS 500
-/* dp_result: how many noise standard deviations a private result may be
- * from the plaintext answer. */
+/* dp_result, when no draw was recorded: how many noise standard deviations
+ * a private result may be from the plaintext answer. */
 #define WARD_RUN_DP_SIGMAS 12
 /* Links lossier than this do not promise reconnection. */
 #define WARD_RUN_RECONNECT_MAX_LOSS 0.2
@@ -59,7 +61,8 @@ typedef enum {
     WARD_RUN_BUG_NONE = 0,
     WARD_RUN_BUG_CORRUPT_SHARE = 1,  /* = WARD_TEST_FAULT_CORRUPT_SHARE */
     WARD_RUN_BUG_SKIP_SHARE = 2,     /* = WARD_TEST_FAULT_SKIP_SHARE */
-    WARD_RUN_BUG_SKIP_DEBIT = 4      /* = WARD_TEST_FAULT_SKIP_DEBIT */
+    WARD_RUN_BUG_SKIP_DEBIT = 4,     /* = WARD_TEST_FAULT_SKIP_DEBIT */
+    WARD_RUN_BUG_NOISE_OFF_BY_ONE = 5 /* = WARD_TEST_FAULT_NOISE_OFF_BY_ONE */
 } ward_run_bug;
 
 typedef struct {

@@ -10,6 +10,17 @@ typedef struct {
     ward_sim_link link;
 } run_link;
 
+/* The noise the parties of one private session drew: the element-wise sum
+ * of every party's vector (ward_core_config.test_noise_hook), in the
+ * session's encoded units and layout. */
+typedef struct {
+    char id[65];                    /* the session id, hex */
+    size_t len;
+    int64_t *sum;
+    size_t parties;                 /* how many vectors were added */
+    int mismatch;                   /* two parties gave vectors of different lengths */
+} run_noise;
+
 typedef struct {
     const ward_run_options *opt;
     const ward_scenario *sc;
@@ -41,7 +52,14 @@ typedef struct {
     /* roster_only bookkeeping */
     uint64_t seen_outsider_channels, seen_outsider_bytes;
     int32_t max_drift;
+    /* dp_result: the noise drawn per private session */
+    run_noise *noise;
+    size_t n_noise;
+    int noise_lost;                 /* a draw could not be recorded (memory) */
 } run_ctx;
+
+/* run.c */
+const run_noise *run_noise_of(const run_ctx *r, const char *session_id);
 
 /* run_inv.c */
 void inv_violation(run_ctx *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -176,11 +176,21 @@ static void check_exact(run_ctx *r, const ward_run_session *s, size_t idx) {
 /* ---- differential privacy ---------------------------------------------------------------- */
 
 /* dp_result: a private result is the plaintext answer plus the noise the
- * parties drew. The draws are secrets inside the cores, so the check is
- * the bound their distribution implies: the total noise of a coordinate
- * is a sum of n discrete Gaussians with standard deviation at most
- * noise_sd = sqrt(n) sigma, and exceeds WARD_RUN_DP_SIGMAS of them with
- * probability below 2 exp(-72), about 1e-31. */
+ * parties drew. The simulator sees every draw (ward_core_config.
+ * test_noise_hook, summed per session in run.c), so the check is exact:
+ * the released value, encoded at the session's scale, is the plaintext
+ * encoded the same way plus the summed noise, decoded as the output party
+ * decodes it (finish_output in node/session_agg.c). The nodes clamp each
+ * row to the declared bounds before summing; the city declares bounds
+ * wider than its data (netsim/city.c), so the unclamped plaintext of
+ * ward_city_answer_query is the clamped one.
+ *
+ * Without a record of the draws (none was reported, or two parties gave
+ * vectors of different lengths) the check falls back to the bound the
+ * noise's distribution implies: the total noise of a coordinate is a sum
+ * of n discrete Gaussians with standard deviation at most noise_sd =
+ * sqrt(n) sigma, and exceeds WARD_RUN_DP_SIGMAS of them with probability
+ * below 2 exp(-72), about 1e-31. */
 static int dp_close(double got, double want, double sd) {
     double slack = WARD_RUN_DP_SIGMAS * sd + 1e-9 * (fabs(want) + 1.0);
     return fabs(got - want) <= slack;
@@ -194,18 +204,17 @@ static void check_dp_mean(run_ctx *r, const ward_run_session *s, const char *d) 
         for (size_t v = 0; v < ward_city_defs[t].n_values; v++)
             if (strcmp(ward_city_defs[t].values[v].name, q->column) == 0) col = &ward_city_defs[t].values[v];
     }
-    ward_city_query qs = *q, qc = *q;
+    ward_city_query qs = *q;
     qs.op = WARD_CITY_SUM;
-    qc.op = WARD_CITY_COUNT;
     ward_city_answer sum, cnt;
     if (!col || !s->is_party || ward_city_answer_query(&r->city, &sum, &qs, s->is_party) != WARD_OK ||
-        ward_city_answer_query(&r->city, &cnt, &qc, s->is_party) != WARD_OK) {
+        ward_city_answer_query(&r->city, &cnt, q, s->is_party) != WARD_OK) {
         inv_violation(r, "dp_result: %s: no plaintext answer to compare with", d);
         return;
     }
     double a = WARD_RUN_DP_SIGMAS * s->noise_sd, b = WARD_RUN_DP_SIGMAS * s->count_noise_sd;
     for (size_t g = 0; g < cnt.n_groups; g++) {
-        double S = sum.value[g], C = cnt.value[g];
+        double S = sum.value[g], C = (double)cnt.rows[g]; /* the rows with a value */
         int found = 0;
         double got = 0;
         if (!sum.grouped) {
@@ -237,6 +246,121 @@ static void check_dp_mean(run_ctx *r, const ward_run_session *s, const char *d) 
     }
 }
 
+/* The declared column of a query, or NULL. */
+static const ward_city_column *query_column(const ward_city_query *q) {
+    for (size_t t = 0; t < WARD_CITY_TABLES; t++) {
+        if (strcmp(ward_city_defs[t].table, q->table) != 0) continue;
+        for (size_t v = 0; v < ward_city_defs[t].n_values; v++)
+            if (strcmp(ward_city_defs[t].values[v].name, q->column) == 0) return &ward_city_defs[t].values[v];
+    }
+    return NULL;
+}
+
+/* The released value of group g (the domain's label), or 0 when absent. */
+static int released(const ward_run_session *s, int grouped, const char *label, double *got) {
+    if (!grouped) {
+        *got = s->value;
+        return s->has_value && s->n_groups == 0;
+    }
+    for (size_t k = 0; k < s->n_groups && k < WARD_CITY_MAX_GROUPS; k++)
+        if (strcmp(s->label[k], label) == 0) {
+            *got = s->gvalue[k];
+            return 1;
+        }
+    return 0;
+}
+
+static int near_rel(double got, double want) {
+    return got == want || fabs(got - want) <= 1e-12 * fmax(fabs(got), fabs(want));
+}
+
+/* The exact check against the recorded draws. */
+static void check_dp_exact(run_ctx *r, const ward_run_session *s, const char *d, const run_noise *nz) {
+    const ward_city_query *q = &s->item->query;
+    int is_mean = q->op == WARD_CITY_MEAN;
+    int values = q->op == WARD_CITY_SUM || is_mean;
+    const ward_city_column *col = values ? query_column(q) : NULL;
+    if (values && !col) {
+        inv_violation(r, "dp_result: %s: no declared column %s.%s", d, q->table, q->column);
+        return;
+    }
+    /* The session's scale is the declared bounds' scale; counts carry no
+     * values and no scale. */
+    double div = 1;
+    for (unsigned i = 0; values && i < col->scale; i++) div *= 10;
+    ward_city_answer sum, cnt;
+    if (is_mean) {
+        /* The count of a mean is of the rows with a value (cnt.rows). */
+        ward_city_query qs = *q;
+        qs.op = WARD_CITY_SUM;
+        if (!s->is_party || ward_city_answer_query(&r->city, &sum, &qs, s->is_party) != WARD_OK ||
+            ward_city_answer_query(&r->city, &cnt, q, s->is_party) != WARD_OK) {
+            inv_violation(r, "dp_result: %s: no plaintext answer to compare with", d);
+            return;
+        }
+    } else {
+        sum = s->expected;
+        cnt = s->expected;
+    }
+    size_t groups = cnt.n_groups;
+    if (nz->len != (is_mean ? 2 * groups : groups)) {
+        inv_violation(r, "dp_result: %s: the parties drew %zu noise coordinates for %zu groups", d, nz->len,
+                      groups);
+        return;
+    }
+    if (nz->parties != s->n_parties) {
+        inv_violation(r, "dp_result: %s: %zu parties drew noise, the result names %zu", d, nz->parties,
+                      s->n_parties);
+        return;
+    }
+    if (!is_mean && (s->has_value ? s->n_groups != 0 || sum.grouped : s->n_groups != groups || !sum.grouped)) {
+        inv_violation(r, "dp_result: %s returned %s, the domain has %zu groups", d,
+                      s->has_value ? "one value" : s->n_groups ? "groups" : "null", groups);
+        return;
+    }
+    size_t matched = 0;
+    for (size_t g = 0; g < groups; g++) {
+        double got = 0;
+        int found = released(s, sum.grouped, cnt.label[g], &got);
+        matched += found;
+        if (is_mean) {
+            /* finish_output: noisy sum over noisy count, clamped to the
+             * bounds; no mean when the noisy count is below 1. */
+            int64_t v = llround(sum.value[g] * div) + nz->sum[g];
+            int64_t n = cnt.rows[g] + nz->sum[groups + g];
+            if (found != (n > 0)) {
+                inv_violation(r, "dp_result: %s group %s: %s, but its noisy count is %lld", d, cnt.label[g],
+                              found ? "a mean" : "no mean", (long long)n);
+                return;
+            }
+            if (!found) continue;
+            double want = (double)v / div / (double)n;
+            want = want < col->lower ? col->lower : want > col->upper ? col->upper : want;
+            if (!near_rel(got, want)) {
+                inv_violation(r, "dp_result: %s group %s is %.17g, the plaintext plus the drawn noise is %.17g "
+                              "(noisy sum %lld over noisy count %lld, scale 1/%.0f)", d, cnt.label[g], got, want,
+                              (long long)v, (long long)n, div);
+                return;
+            }
+            continue;
+        }
+        if (!found) {
+            inv_violation(r, "dp_result: %s left out group %s of the domain", d, cnt.label[g]);
+            return;
+        }
+        int64_t plain = llround((sum.present[g] ? sum.value[g] : 0) * div);
+        int64_t want = plain + nz->sum[g], enc = llround(got * div);
+        if (enc != want || !near_rel(got, (double)want / div)) {
+            inv_violation(r, "dp_result: %s group %s is %.17g (encoded %lld), the plaintext %lld plus the drawn "
+                          "noise %lld is %lld", d, cnt.label[g], got, (long long)enc, (long long)plain,
+                          (long long)nz->sum[g], (long long)want);
+            return;
+        }
+    }
+    if (sum.grouped && matched != s->n_groups)
+        inv_violation(r, "dp_result: %s returned %zu groups, %zu of them in the domain", d, s->n_groups, matched);
+}
+
 static void inv_dp_result(run_ctx *r, const ward_run_session *s, size_t idx) {
     char d[300];
     describe(d, sizeof d, s, idx);
@@ -256,6 +380,11 @@ static void inv_dp_result(run_ctx *r, const ward_run_session *s, size_t idx) {
     }
     if (!(s->noise_sd > 0) || (s->item->query.op == WARD_CITY_MEAN && !(s->count_noise_sd > 0))) {
         inv_violation(r, "dp_result: %s: a private result without its noise's sd", d);
+        return;
+    }
+    const run_noise *nz = run_noise_of(r, s->session_id);
+    if (nz && !nz->mismatch) {
+        check_dp_exact(r, s, d, nz);
         return;
     }
     if (s->item->query.op == WARD_CITY_MEAN) {

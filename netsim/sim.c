@@ -280,6 +280,8 @@ static int start_core(ward_sim *sim, size_t i) {
     cc.allow_exact = n->outsider ? 0 : sim->cfg.allow_exact;
     cc.session_timeout_ms = sim->cfg.session_timeout_ms;
     if (sim->cfg.test_fault && i == sim->cfg.test_fault_node) cc.test_fault = sim->cfg.test_fault;
+    cc.test_noise_hook = sim->cfg.noise_hook;
+    cc.test_noise_ctx = sim->cfg.noise_ctx;
     int rc = ward_core_new(&n->core, &sim->actions, &cc, &n->rng, local_ms(n, sim->now));
     if (rc != WARD_OK) {
         ward_actions_reset(&sim->actions);

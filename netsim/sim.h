@@ -80,6 +80,10 @@ typedef struct {
      * ward_core_config.test_fault = test_fault (0: none). */
     uint32_t test_fault;
     size_t test_fault_node;
+    /* Given to every node as ward_core_config.test_noise_hook (NULL: none):
+     * the noise each node draws for a private session. */
+    void (*noise_hook)(void *ctx, const uint8_t session_id[32], const int64_t *noise, size_t len);
+    void *noise_ctx;
 } ward_sim_config;
 
 typedef enum {

@@ -105,19 +105,29 @@ typedef struct {
      * share it sends its first peer, WARD_TEST_FAULT_SKIP_SHARE never sends
      * its last peer a share. */
     uint32_t test_fault;
+    /* Simulator only; NULL in every real node. Called with a private
+     * session's id and this node's noise vector (its encoded units, the
+     * session's vector layout) as the noise joins the local vector, before
+     * it is wiped. */
+    void (*test_noise_hook)(void *ctx, const uint8_t session_id[32], const int64_t *noise, size_t len);
+    void *test_noise_ctx;
 } ward_core_config;
 
 /* WARD_TEST_FAULT_SKIP_DEBIT releases a DP session's noisy shares without
  * charging the ledger (the privacy_budget invariant must catch it).
  * WARD_TEST_FAULT_HALT_AFTER_DEBIT commits a DP session's ledger debit and
  * then sends nothing more for it, as a process killed between its ledger
- * commit and its first share would (the test then crashes the node). */
+ * commit and its first share would (the test then crashes the node).
+ * WARD_TEST_FAULT_NOISE_OFF_BY_ONE adds its noise plus 1 to the first
+ * coordinate of a private session's vector but reports the noise it drew to
+ * test_noise_hook (the dp_result invariant must catch it). */
 enum {
     WARD_TEST_FAULT_NONE = 0,
     WARD_TEST_FAULT_CORRUPT_SHARE = 1,
     WARD_TEST_FAULT_SKIP_SHARE = 2,
     WARD_TEST_FAULT_HALT_AFTER_DEBIT = 3,
-    WARD_TEST_FAULT_SKIP_DEBIT = 4
+    WARD_TEST_FAULT_SKIP_DEBIT = 4,
+    WARD_TEST_FAULT_NOISE_OFF_BY_ONE = 5
 };
 
 /* Creates a core. rng is borrowed and must outlive the core (the driver

@@ -661,8 +661,11 @@ static int release_dp(ward_core *c, ward_actions *out, agg_session *s, uint64_t 
              "(ledger entry %llu)",
              s->id_hex, s->plan.rho, s->plan.epsilon_spent, s->plan.delta, s->agg->table,
              ward_ledger_class_name(s->cls), (unsigned long long)seq);
+    if (c->cfg.test_noise_hook) c->cfg.test_noise_hook(c->cfg.test_noise_ctx, s->id, s->noise, s->len);
     for (size_t i = 0; i < s->len; i++)
         s->local[i] = ward_f61_add(s->local[i], ward_f61_from_i64(s->noise[i]));
+    if (c->cfg.test_fault == WARD_TEST_FAULT_NOISE_OFF_BY_ONE && s->len > 0)
+        s->local[0] = ward_f61_add(s->local[0], 1);
     sodium_memzero(s->noise, s->len * sizeof *s->noise);
     free(s->noise);
     s->noise = NULL;

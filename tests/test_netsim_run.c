@@ -96,7 +96,8 @@ static void test_determinism(void) {
 /* The test of the tester, on a calm scenario where every session must
  * succeed: a corrupted share makes a wrong result, a skipped one a session
  * that never completes; a skipped ledger debit a release the ledger does
- * not hold; all are violations. */
+ * not hold; noise other than the noise drawn a private result the drawn
+ * noise does not explain; all are violations. */
 static void test_injected_bugs(void) {
     ward_run_report rep;
     CHECK_RC(run(&rep, "basic.txt", 1, WARD_RUN_BUG_CORRUPT_SHARE), WARD_OK);
@@ -117,6 +118,21 @@ static void test_injected_bugs(void) {
     for (size_t v = 0; v < rep.n_violations; v++)
         CHECK(strncmp(rep.violations[v], "privacy_budget", 14) == 0);
     printf("skip-debit: %zu violations, first: %s\n", rep.n_violations, rep.n_violations ? rep.violations[0] : "-");
+    ward_run_report_free(&rep);
+    /* A node that adds one unit more noise than it drew: every private
+     * result it took part in is off by one encoded unit, which only the
+     * exact dp_result check sees (the clean run of private.txt in
+     * test_examples has no violation). */
+    CHECK_RC(run(&rep, "private.txt", 1, WARD_RUN_BUG_NOISE_OFF_BY_ONE), WARD_OK);
+    CHECK(has_violation(&rep, "dp_result"));
+    /* Each of the four sums, counts and histograms whose result reaches its
+     * proposer is caught (a mean may hide the unit in its clamping or in a
+     * group with no mean). */
+    CHECK(rep.dp_ok == rep.n_sessions && rep.n_violations >= 4);
+    for (size_t v = 0; v < rep.n_violations; v++)
+        CHECK(strncmp(rep.violations[v], "dp_result", 9) == 0);
+    printf("noise-off-by-one: %zu violations, first: %s\n", rep.n_violations,
+           rep.n_violations ? rep.violations[0] : "-");
     ward_run_report_free(&rep);
 }
 
