@@ -672,6 +672,21 @@ static int release_dp(ward_core *c, ward_actions *out, agg_session *s, uint64_t 
     return 0;
 }
 
+/* One SHARES message: a vector of the session's length over F_(2^61-1). */
+static void send_vector(ward_core *c, ward_actions *out, agg_session *s, long to, int round,
+                        ward_f61 *elements) {
+    Ward__Wire__Shares sh;
+    ward__wire__shares__init(&sh);
+    sh.field = WARD__WIRE__FIELD__FIELD_P61;
+    sh.n_elements = s->len;
+    sh.elements = elements;
+    ward_envelope e;
+    ward__wire__envelope__init(&e);
+    e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_SHARES;
+    e.shares = &sh;
+    send_env(c, out, s, to, WARD__WIRE__KIND__KIND_SHARES, round, &e);
+}
+
 /* Returns 0, or non-zero when the session ended (or, under a test fault,
  * stopped) instead. */
 static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
@@ -710,16 +725,7 @@ static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t
             continue;
         }
         if (c->cfg.test_fault == WARD_TEST_FAULT_SKIP_SHARE && j == last_peer) continue;
-        Ward__Wire__Shares sh;
-        ward__wire__shares__init(&sh);
-        sh.field = WARD__WIRE__FIELD__FIELD_P61;
-        sh.n_elements = s->len;
-        sh.elements = shares[j];
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_SHARES;
-        e.shares = &sh;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_SHARES, ROUND_SHARES, &e);
+        send_vector(c, out, s, s->party[i], ROUND_SHARES, shares[j]);
     }
     for (size_t j = 0; shares && j < s->k; j++) {
         if (shares[j]) sodium_memzero(shares[j], s->len * sizeof **shares);
@@ -752,16 +758,7 @@ static void maybe_send_partials(ward_core *c, ward_actions *out, agg_session *s,
             s->got_partial[i] = 1;
             continue;
         }
-        Ward__Wire__Shares sh;
-        ward__wire__shares__init(&sh);
-        sh.field = WARD__WIRE__FIELD__FIELD_P61;
-        sh.n_elements = s->len;
-        sh.elements = s->acc_share;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_SHARES;
-        e.shares = &sh;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_SHARES, ROUND_PARTIALS, &e);
+        send_vector(c, out, s, s->party[i], ROUND_PARTIALS, s->acc_share);
     }
     s->partial_sent = 1;
     if (!s->is_output[s->me]) {
