@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "readfile.h"
 
 #define SC_MAX_PAIRS 24
 #define SC_MAX_FILE (16u << 20)
@@ -658,33 +659,14 @@ int ward_scenario_parse(ward_scenario *sc, ward_scenario_error *err, const char 
 int ward_scenario_load(ward_scenario *sc, ward_scenario_error *err, const char *path) {
     WARD_ARG_CHECK(sc != NULL && err != NULL && path != NULL);
     memset(err, 0, sizeof *err);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, 0, WARD_ENOTFOUND, "cannot open %s", path);
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = WARD_OK;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= SC_MAX_FILE) {
-                rc = fail(err, 0, WARD_ETOOBIG, "%s is larger than %u bytes", path, SC_MAX_FILE);
-                break;
-            }
-            cap = cap ? 2 * cap : 4096;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                rc = fail(err, 0, WARD_ENOMEM, "out of memory");
-                break;
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) rc = fail(err, 0, WARD_EIO, "cannot read %s", path);
-            break;
-        }
-    }
-    fclose(f);
+    size_t len = 0;
+    int rc = ward_read_file(&buf, &len, path, SC_MAX_FILE);
+    if (rc == WARD_ENOTFOUND) return fail(err, 0, WARD_ENOTFOUND, "cannot open %s", path);
+    if (rc == WARD_ETOOBIG)
+        return fail(err, 0, WARD_ETOOBIG, "%s is larger than %u bytes", path, SC_MAX_FILE);
+    if (rc == WARD_ENOMEM) return fail(err, 0, WARD_ENOMEM, "out of memory");
+    if (rc != WARD_OK) return fail(err, 0, WARD_EIO, "cannot read %s", path);
     if (rc == WARD_OK) rc = ward_scenario_parse(sc, err, buf, len);
     free(buf);
     return rc;

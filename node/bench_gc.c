@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "readfile.h"
 #include "bench.h"
 #include "circuit.h"
 #include "error.h"
@@ -55,28 +56,8 @@ static const char anchor_emp_base[] = "EMP 0.3.0, 2 processes on loopback, quote
 /* ---- loading the AES circuit -------------------------------------------- */
 
 static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
     char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        if (got == 0) break;
-        n += got;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
+    return ward_read_file(&buf, len, path, (size_t)1 << 30) == 0 ? buf : NULL;
 }
 
 /* $WARD_VECTORS/bristol, then tests/vectors/bristol from the working

@@ -9,6 +9,7 @@
 
 #include "circuit.h"
 #include "error.h"
+#include "readfile.h"
 
 /* aes_128.txt is under 1 MiB; the parser's own limits are far above
  * anything this admits. */
@@ -22,49 +23,14 @@ static void circuit_usage(void) {
 /* Reads all of path into *buf (caller frees). Returns 0 or prints the
  * error line and returns 1. */
 static int read_file(const char *path, char **buf, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "ward: error: %s: cannot open: %s\n", path, strerror(errno));
-        return 1;
-    }
-    char *b = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= CIRCUIT_FILE_MAX + 1) break;
-            size_t ncap = cap ? 2 * cap : 1 << 16;
-            if (ncap > CIRCUIT_FILE_MAX + 1) ncap = CIRCUIT_FILE_MAX + 1;
-            char *nb = realloc(b, ncap);
-            if (!nb) {
-                free(b);
-                fclose(f);
-                fprintf(stderr, "ward: error: %s: out of memory\n", path);
-                return 1;
-            }
-            b = nb;
-            cap = ncap;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (bad) {
-        free(b);
-        fprintf(stderr, "ward: error: %s: read failed: %s\n", path, strerror(saved));
-        return 1;
-    }
-    if (n > CIRCUIT_FILE_MAX) {
-        free(b);
-        fprintf(stderr, "ward: error: %s: file larger than %zu MiB\n", path,
-                CIRCUIT_FILE_MAX >> 20);
-        return 1;
-    }
-    *buf = b;
-    *len = n;
-    return 0;
+    int rc = ward_read_file(buf, len, path, CIRCUIT_FILE_MAX);
+    if (rc == WARD_ETOOBIG)
+        fprintf(stderr, "ward: error: %s: file larger than %zu MiB\n", path, CIRCUIT_FILE_MAX >> 20);
+    else if (rc == WARD_ENOMEM)
+        fprintf(stderr, "ward: error: %s: out of memory\n", path);
+    else if (rc != WARD_OK)
+        fprintf(stderr, "ward: error: %s: cannot read: %s\n", path, strerror(errno));
+    return rc == WARD_OK ? 0 : 1;
 }
 
 static int load(const char *path, ward_circuit *c) {

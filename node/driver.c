@@ -24,6 +24,7 @@
 #include "keyfile.h"
 #include "rng.h"
 #include "policy.h"
+#include "readfile.h"
 #include "roster.h"
 #include "store.h"
 
@@ -1246,23 +1247,22 @@ static int listen_control(ward_driver *d, char *msg, size_t msg_cap) {
 static int load_policy(ward_driver *d, char *msg, size_t msg_cap) {
     char path[WARD_CONF_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s%spolicy", d->conf.dir, d->conf.dir[0] ? "/" : "");
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT) return WARD_OK;
-        snprintf(msg, msg_cap, "cannot read %s: %s", path, strerror(errno));
-        return WARD_EIO;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = ward_read_file(&text, &len, path, 256 * 1024);
+    if (rc == WARD_ENOTFOUND) return WARD_OK;
+    if (rc == WARD_ETOOBIG) {
+        snprintf(msg, msg_cap, "%s: larger than %d bytes", path, 256 * 1024);
+        return rc;
     }
-    static char text[256 * 1024];
-    size_t len = fread(text, 1, sizeof text, f);
-    int too_big = len == sizeof text;
-    fclose(f);
-    if (too_big) {
-        snprintf(msg, msg_cap, "%s: larger than %zu bytes", path, sizeof text - 1);
-        return WARD_ETOOBIG;
+    if (rc != WARD_OK) {
+        snprintf(msg, msg_cap, "cannot read %s: %s", path, rc == WARD_EIO ? strerror(errno) : ward_strerror(rc));
+        return rc;
     }
     size_t line = 0;
     char why[128];
-    int rc = ward_policy_parse(&d->policy, &line, why, sizeof why, text, len);
+    rc = ward_policy_parse(&d->policy, &line, why, sizeof why, text, len);
+    free(text);
     if (rc != WARD_OK) {
         snprintf(msg, msg_cap, "%s:%zu: %s", path, line, why);
         return rc;

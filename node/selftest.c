@@ -8,52 +8,17 @@
 #include "hex.h"
 #include "json_read.h"
 #include "noise.h"
+#include "readfile.h"
 
 /* ---- Noise test vectors (cacophony / Noise wiki JSON format) ---------- */
 
 #define VEC_MAX_PSKS WARD_NOISE_MAX_PSKS
 
-/* Reads a whole file (public data) into a malloc'd buffer. */
+/* Reads a whole vector file (public data); a missing file is an I/O error
+ * like any other here. */
 static int read_file_var(char **out, size_t *out_len, const char *path) {
-    *out = NULL;
-    *out_len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return WARD_EIO;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
-        fclose(f);
-        return WARD_ENOMEM;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= WARD_JSON_MAX_INPUT) {
-                free(buf);
-                fclose(f);
-                return WARD_ETOOBIG;
-            }
-            char *nb = realloc(buf, 2 * cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return WARD_ENOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        if (n == 0) break;
-        len += n;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return WARD_EIO;
-    }
-    *out = buf;
-    *out_len = len;
-    return WARD_OK;
+    int rc = ward_read_file(out, out_len, path, WARD_JSON_MAX_INPUT);
+    return rc == WARD_ENOTFOUND ? WARD_EIO : rc;
 }
 
 /* A hex field of object obj: *present = 0 when absent. Returns 0 or

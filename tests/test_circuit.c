@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "readfile.h"
 #include "check.h"
 #include "circuit.h"
 #include "error.h"
@@ -18,28 +19,8 @@
 /* ---- helpers -------------------------------------------------------------- */
 
 static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
     char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        if (got == 0) break;
-        n += got;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
+    return ward_read_file(&buf, len, path, (size_t)1 << 30) == 0 ? buf : NULL;
 }
 
 static char *vector_text(const char *name, size_t *len) {

@@ -3,6 +3,7 @@
  * reader the runner is built on. */
 #include <unistd.h>
 
+#include "readfile.h"
 #include "check.h"
 #include "error.h"
 #include "json_read.h"
@@ -15,23 +16,8 @@
 #define EXPECT_PASSED 354u
 
 static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (nb == NULL) { free(buf); buf = NULL; break; }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        if (r == 0) break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
+    char *buf = NULL;
+    return ward_read_file(&buf, len, path, (size_t)1 << 30) == 0 ? buf : NULL;
 }
 
 /* Serializes node idx of doc as JSON (enough for vector files: strings are

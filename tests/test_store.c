@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "readfile.h"
 #include "check.h"
 #include "error.h"
 #include "store.h"
@@ -49,27 +50,8 @@ typedef struct {
 } table_text;
 
 static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t k;
-    while (buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (n + 1 == cap) {
-            cap *= 2;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (buf) buf[n] = '\0';
-    *len = n;
-    return buf;
+    char *buf = NULL;
+    return ward_read_file(&buf, len, path, (size_t)1 << 30) == 0 ? buf : NULL;
 }
 
 /* Splits on CR/LF and commas; double quotes group (the samples have no
