@@ -44,7 +44,7 @@ static long find_value(const ward_city_table_def *d, const char *col) {
     return -1;
 }
 
-enum { KEY_NONE = 0, KEY_HOUR, KEY_WEEKDAY };
+enum { KEY_NONE = 0, KEY_HOUR, KEY_WEEKDAY, KEY_DATE };
 
 /* "hour(TS)" / "weekday(TS)" with TS the table's timestamp column. */
 static int parse_key(const ward_city_table_def *d, const char *s, size_t len) {
@@ -53,6 +53,8 @@ static int parse_key(const ward_city_table_def *d, const char *s, size_t len) {
     if (strlen(want) == len && strncmp(s, want, len) == 0) return KEY_HOUR;
     snprintf(want, sizeof want, "weekday(%s)", d->ts);
     if (strlen(want) == len && strncmp(s, want, len) == 0) return KEY_WEEKDAY;
+    snprintf(want, sizeof want, "date(%s)", d->ts);
+    if (strlen(want) == len && strncmp(s, want, len) == 0) return KEY_DATE;
     return -1;
 }
 
@@ -132,7 +134,8 @@ int ward_city_query_check(const ward_city_query *q, char *why, size_t why_cap) {
         return WARD_ENOTFOUND;
     }
     if (q->group_by[0] && parse_key(d, q->group_by, strlen(q->group_by)) < 0) {
-        snprintf(why, why_cap, "group_by must be hour(%s) or weekday(%s)", d->ts, d->ts);
+        snprintf(why, why_cap, "group_by must be hour(%s), weekday(%s) or date(%s)", d->ts, d->ts,
+                 d->ts);
         return WARD_EPARSE;
     }
     if (q->op == WARD_CITY_HISTOGRAM && !q->group_by[0]) {
@@ -238,9 +241,11 @@ static int load_table(ward_city_table *t, const ward_city_table_def *d, size_t n
     t->isnull = calloc(lines * nv + 1, 1);
     t->hour = calloc(lines + 1, 1);
     t->wday = calloc(lines + 1, 1);
+    t->date = calloc(lines + 1, 1);
     t->owner = calloc(lines + 1, sizeof *t->owner);
     t->line = calloc(lines + 1, sizeof *t->line);
-    if (!t->v || !t->isnull || !t->hour || !t->wday || !t->owner || !t->line) return WARD_ENOMEM;
+    if (!t->v || !t->isnull || !t->hour || !t->wday || !t->date || !t->owner || !t->line)
+        return WARD_ENOMEM;
     long col_of[WARD_CITY_MAX_VALUES + 1];
     for (size_t i = 0; i <= nv; i++) col_of[i] = -1;
     const char *p = file->data, *end = file->data + file->len;
@@ -275,8 +280,19 @@ static int load_table(ward_city_table *t, const ward_city_table_def *d, size_t n
             const char *v = f[col_of[k]];
             off += (size_t)snprintf(out + off, sizeof out - off, "%s%s", k ? "," : "", v);
             if (k == nv) {
-                t->hour[r] = t->wday[r] = -1;
+                t->hour[r] = t->wday[r] = t->date[r] = -1;
                 if (!is_null_text(v) && parse_ts(v, &t->hour[r], &t->wday[r]) != 0) return WARD_EPARSE;
+                if (!is_null_text(v)) {
+                    size_t di = 0;
+                    while (di < t->n_dates && strncmp(t->dates[di], v, 10) != 0) di++;
+                    if (di == t->n_dates) {
+                        if (di == WARD_CITY_MAX_GROUPS) return WARD_ETOOBIG;
+                        memcpy(t->dates[di], v, 10);
+                        t->dates[di][10] = '\0';
+                        t->n_dates++;
+                    }
+                    t->date[r] = (int8_t)di;
+                }
             } else if (is_null_text(v)) {
                 t->isnull[r * nv + k] = 1;
             } else if (parse_scaled(v, d->values[k].scale, &t->v[r * nv + k]) != 0) {
@@ -289,6 +305,17 @@ static int load_table(ward_city_table *t, const ward_city_table_def *d, size_t n
         t->owner[r] = (uint32_t)ward_rng_uniform(rng, nodes);
         t->n_rows++;
     }
+    /* Dates in ascending order, as the nodes order their labels. */
+    int8_t rank[WARD_CITY_MAX_GROUPS];
+    for (size_t i = 0; i < t->n_dates; i++) {
+        rank[i] = 0;
+        for (size_t j = 0; j < t->n_dates; j++) rank[i] += strcmp(t->dates[j], t->dates[i]) < 0;
+    }
+    char sorted[WARD_CITY_MAX_GROUPS][11];
+    for (size_t i = 0; i < t->n_dates; i++) memcpy(sorted[rank[i]], t->dates[i], 11);
+    memcpy(t->dates, sorted, sizeof sorted);
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (t->date[r] >= 0) t->date[r] = rank[t->date[r]];
     return WARD_OK;
 }
 
@@ -316,6 +343,7 @@ void ward_city_free(ward_city *city) {
         free(t->isnull);
         free(t->hour);
         free(t->wday);
+        free(t->date);
         free(t->owner);
     }
     memset(city, 0, sizeof *city);
@@ -417,14 +445,14 @@ int ward_city_answer_query(const ward_city *city, ward_city_answer *out, const w
         scale = k > CITY_SESSION_MIN_DECIMAL_SCALE ? k : CITY_SESSION_MIN_DECIMAL_SCALE;
     int64_t up = 1;
     for (unsigned i = k; i < scale; i++) up *= 10;
-    size_t ng = key == KEY_HOUR ? 24 : key == KEY_WEEKDAY ? 7 : 1;
+    size_t ng = key == KEY_HOUR ? 24 : key == KEY_WEEKDAY ? 7 : key == KEY_DATE ? t->n_dates : 1;
     int64_t sums[WARD_CITY_MAX_GROUPS] = {0}, counts[WARD_CITY_MAX_GROUPS] = {0};
     size_t nv = d->n_values;
     for (size_t r = 0; r < t->n_rows; r++) {
         if (!is_party[t->owner[r]]) continue;
         int g = 0;
         if (key != KEY_NONE) {
-            g = key == KEY_HOUR ? t->hour[r] : t->wday[r];
+            g = key == KEY_HOUR ? t->hour[r] : key == KEY_WEEKDAY ? t->wday[r] : t->date[r];
             if (g < 0) continue;
         }
         if (!where_holds(&w, t, r)) continue;
@@ -439,8 +467,12 @@ int ward_city_answer_query(const ward_city *city, ward_city_answer *out, const w
     out->grouped = key != KEY_NONE;
     out->n_groups = ng;
     for (size_t g = 0; g < ng; g++) {
-        snprintf(out->label[g], sizeof out->label[g], "%zu", g);
-        out->present[g] = 1;
+        if (key == KEY_DATE) snprintf(out->label[g], sizeof out->label[g], "%s", t->dates[g]);
+        else snprintf(out->label[g], sizeof out->label[g], "%zu", g);
+        /* A date is a group only where some party has a row of it (the
+         * union of keys of an exact result); hours and weekdays are a
+         * declared domain, every group present. */
+        out->present[g] = key != KEY_DATE || counts[g] > 0;
         out->rows[g] = counts[g];
         switch (q->op) {
         case WARD_CITY_SUM: out->value[g] = (double)sums[g] / div; break;

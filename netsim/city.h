@@ -17,7 +17,7 @@
 
 #define WARD_CITY_TABLES 4
 #define WARD_CITY_MAX_VALUES 3
-#define WARD_CITY_MAX_GROUPS 24
+#define WARD_CITY_MAX_GROUPS 32 /* 24 hours; the samples span at most 31 dates */
 #define WARD_CITY_NAME_MAX 31
 #define WARD_CITY_WHERE_MAX 95
 
@@ -47,6 +47,9 @@ typedef struct {
     int64_t *v;              /* n_rows x n_values, scaled integers */
     uint8_t *isnull;         /* same shape */
     int8_t *hour, *wday;     /* per row; -1 when the timestamp is NULL */
+    int8_t *date;            /* per row: index into dates, -1 when NULL */
+    char dates[WARD_CITY_MAX_GROUPS][11]; /* the distinct dates, ascending */
+    size_t n_dates;
     uint32_t *owner;         /* the node holding each row */
     char **line;             /* each row as written to its node's shard */
 } ward_city_table;
@@ -71,7 +74,7 @@ typedef struct {
 typedef struct {
     int grouped;             /* 0: one value (present[0] says whether it exists) */
     size_t n_groups;
-    char label[WARD_CITY_MAX_GROUPS][4];
+    char label[WARD_CITY_MAX_GROUPS][12];
     double value[WARD_CITY_MAX_GROUPS];
     int present[WARD_CITY_MAX_GROUPS];
     int64_t rows[WARD_CITY_MAX_GROUPS]; /* the rows counted in each group (for a

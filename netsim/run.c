@@ -457,7 +457,7 @@ static void on_reply(void *ctx, size_t node, uint64_t client, const uint8_t *dat
         s->value = a->value ? a->value->value : 0;
         s->n_groups = 0;
         for (size_t g = 0; g < a->n_groups && g < WARD_CITY_MAX_GROUPS; g++) {
-            snprintf(s->label[g], sizeof s->label[g], "%.3s", a->groups[g]->key);
+            snprintf(s->label[g], sizeof s->label[g], "%.11s", a->groups[g]->key);
             s->gvalue[g] = a->groups[g]->value;
             s->n_groups++;
         }

@@ -101,7 +101,7 @@ typedef struct {
     int has_value;
     double value;
     size_t n_groups;
-    char label[WARD_CITY_MAX_GROUPS][4];
+    char label[WARD_CITY_MAX_GROUPS][12];
     double gvalue[WARD_CITY_MAX_GROUPS];
     int checked;
     ward_city_answer expected;

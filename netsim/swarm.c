@@ -45,6 +45,10 @@ int ward_swarm_sessions(ward_scenario *sc, ward_rng *rng, size_t count, uint64_t
         uint64_t g = pick(rng, 3);
         if (q->op == WARD_CITY_HISTOGRAM && g == 0) g = 1 + pick(rng, 2);
         if (g) snprintf(q->group_by, sizeof q->group_by, "%s(%s)", g == 1 ? "hour" : "weekday", d->ts);
+        /* One exact session in six groups by date: no declared domain,
+         * so the parties exchange their keys (the open groups of
+         * session_agg.c, whose round the faults then hit too). */
+        int by_date = pick(rng, 6) == 0;
         uint64_t w = pick(rng, 10);
         if (w < 2) {
             for (size_t f = 0; f < sizeof filters / sizeof filters[0]; f++)
@@ -73,6 +77,8 @@ int ward_swarm_sessions(ward_scenario *sc, ward_rng *rng, size_t count, uint64_t
         /* Two in five are differentially private releases, at an epsilon
          * small enough for many of them to fit in a class's budget. */
         if (pick(rng, 5) < 2) it.epsilon = 0.05 * (double)(1 + pick(rng, 4));
+        if (by_date && it.epsilon == 0)
+            snprintf(q->group_by, sizeof q->group_by, "date(%s)", d->ts);
         char why[160];
         if (ward_city_query_check(q, why, sizeof why) != WARD_OK) continue;
         rc = ward_scenario_add(sc, &it);

@@ -661,6 +661,12 @@ int ward_ctl_agg_parse(ward_ctl_agg_req *q, char *msg, size_t msg_cap, const cha
             ag->where = argv[++i];
         } else if (strcmp(a, "--group-by") == 0 && has) {
             ag->group_by = argv[++i];
+        } else if (strcmp(a, "--domain") == 0 && has) {
+            if (ag->n_domain == sizeof q->domains / sizeof q->domains[0])
+                return usage_msg(msg, msg_cap, "--domain is given once per part of the key (at "
+                                 "most 3)");
+            q->domains[ag->n_domain++] = argv[++i];
+            ag->domain = q->domains;
         } else if (strcmp(a, "--parties") == 0 && has) {
             parties_arg = argv[++i];
         } else if (strcmp(a, "--output") == 0 && has) {
@@ -704,7 +710,8 @@ int ward_ctl_agg_parse(ward_ctl_agg_req *q, char *msg, size_t msg_cap, const cha
     if (!target)
         return usage_msg(msg, msg_cap,
                          "usage: ward --node X %s TABLE.COLUMN [--where EXPR] "
-                         "[--group-by KEY] --parties LIST|all [--output LIST] [--epsilon E] "
+                         "[--group-by KEY [--domain [PART=]VALUES]] --parties LIST|all "
+                         "[--output LIST] [--epsilon E] "
                          "[--delta D] [--importance low|normal|high] [--exact] [--json]",
                          op_name);
     if (!parties_arg) return usage_msg(msg, msg_cap, "--parties LIST|all is required");
@@ -878,7 +885,9 @@ static const char ctl_usage[] =
     "  status | peers | tables | budget\n"
     "  audit [--verify] [--since N] [--limit N]\n"
     "  import TABLE FILE.csv [--sensitivity high|medium|low] [--schema NAME:TYPE[MIN,MAX],...]\n"
-    "  sum|count|mean|histogram TABLE.COLUMN [--where EXPR] [--group-by KEY]\n"
+    "  sum|count|mean|histogram TABLE.COLUMN [--where EXPR]\n"
+    "      [--group-by KEY [--domain [PART=]VALUES]...]   (KEY: up to 3 of COL, hour(COL),\n"
+    "      weekday(COL), date(COL), bucket(COL, W), comma-separated; VALUES: a,b,c or LO..HI)\n"
     "      --parties LIST|all [--output LIST] [--epsilon E] [--delta D]\n"
     "      [--importance low|normal|high] [--exact]\n"
     "  run SCRIPT [--stop-on-error]   (a session script, docs/session-scripts.md)\n";

@@ -34,6 +34,7 @@ typedef struct {
     Ward__Control__Number eps, del;
     char **names, **outs;              /* owned lists behind --parties, --output */
     size_t n_names, n_outs;
+    char *domains[3];                  /* --domain texts (point into argv) */
 } ward_ctl_agg_req;
 
 /* The node's answer. */

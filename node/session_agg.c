@@ -75,9 +75,14 @@ typedef struct agg_session {
     size_t k;                      /* committee size */
     size_t len;                    /* vector length */
     size_t groups;
+    ward_agg_local *loc;           /* our local aggregate (secret until encoded) and the labels */
+    int open;                      /* groups are the union of the parties' keys (exact only) */
+    ward_key_label *keys;          /* proposer, open: every party's keys, gathered */
+    size_t n_keys;
+    ward_f61 **early;              /* open: shares that came before the COMMIT, per party */
+    size_t *early_len;
     ward_f61 *local;               /* our encoded vector (secret) */
     ward_f61 *acc_share, *acc_partial;
-    char labels[WARD_AGG_MAX_GROUPS][16];
     unsigned scale;
     uint64_t deadline, t0;
     /* A differentially private release (not exact). */
@@ -104,6 +109,15 @@ static void free_session(agg_session *s) {
     if (s->acc_partial) sodium_memzero(s->acc_partial, s->len * sizeof *s->acc_partial);
     if (s->noise) sodium_memzero(s->noise, ward_dp_plan_len(&s->plan) * sizeof *s->noise);
     free(s->noise);
+    if (s->loc) sodium_memzero(s->loc, sizeof *s->loc);
+    free(s->loc);
+    free(s->keys);
+    for (size_t i = 0; s->early && i < s->n; i++) {
+        if (s->early[i]) sodium_memzero(s->early[i], s->early_len[i] * sizeof **s->early);
+        free(s->early[i]);
+    }
+    free(s->early);
+    free(s->early_len);
     free(s->local);
     free(s->acc_share);
     free(s->acc_partial);
@@ -505,8 +519,97 @@ static int prepare_dp(ward_core *c, agg_session *s, size_t groups, int *reason, 
     return WARD_OK;
 }
 
-/* The policy check and local query of one party. On success s->local holds
- * the encoded vector. */
+/* Encodes s->loc (over its final groups) into the vector this party
+ * shares, at the session's scale, with the session's bound checked. */
+static int encode_local(ward_core *c, agg_session *s, int *reason, char *why, size_t why_cap) {
+    const Ward__Wire__AggregateSpec *a = s->agg;
+    ward_agg_local *loc = s->loc;
+    int values = a->op == WARD__WIRE__AGGREGATE_OP__AGG_SUM || a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
+    int64_t up = 1;
+    for (unsigned i = loc->scale; values && i < a->scale; i++) up *= 10;
+    s->groups = loc->n_groups;
+    s->scale = a->scale;
+    int two = a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
+    s->len = s->groups * (two ? 2 : 1);
+    s->local = calloc(s->len ? s->len : 1, sizeof *s->local);
+    s->acc_share = calloc(s->len ? s->len : 1, sizeof *s->acc_share);
+    s->acc_partial = calloc(s->len ? s->len : 1, sizeof *s->acc_partial);
+    if (!s->local || !s->acc_share || !s->acc_partial) {
+        *reason = WARD__WIRE__REASON__REASON_INTERNAL;
+        snprintf(why, why_cap, "%s: out of memory", c->name);
+        return WARD_ENOMEM;
+    }
+    int rc = WARD_OK;
+    for (size_t g = 0; g < s->groups; g++) {
+        int64_t v = values ? loc->sums[g] : loc->counts[g];
+        if (values && __builtin_mul_overflow(v, up, &v)) {
+            v = INT64_MAX;
+            rc = WARD_EOVERFLOW;
+        }
+        uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        if (mag > a->bound || (two && (uint64_t)loc->counts[g] > a->bound)) rc = WARD_EOVERFLOW;
+        s->local[g] = ward_f61_from_i64(v);
+        if (two) s->local[s->groups + g] = ward_f61_from_i64(loc->counts[g]);
+    }
+    /* The labels stay for the result; the plaintext goes. */
+    sodium_memzero(loc->sums, sizeof loc->sums);
+    sodium_memzero(loc->counts, sizeof loc->counts);
+    if (rc != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_BOUNDS;
+        snprintf(why, why_cap, "%s: a local aggregate exceeds the session bound %llu "
+                 "(F_(2^61-1) with %zu parties)", c->name, (unsigned long long)a->bound, s->n);
+    }
+    return rc;
+}
+
+static int label_cmp_q(const void *x, const void *y) {
+    int r = ward_group_label_cmp((const char *)x, (const char *)y);
+    return r ? r : strcmp((const char *)x, (const char *)y);
+}
+
+/* Open groups: moves our local aggregate onto the session's union of
+ * keys (sorted, as label_cmp_q). Every label we hold must be in it. */
+static int remap_to_union(agg_session *s, char *const *keys, size_t n_keys, char *why,
+                          size_t why_cap) {
+    ward_agg_local *to = calloc(1, sizeof *to);
+    if (!to) return WARD_ENOMEM;
+    to->n_groups = n_keys;
+    to->scale = s->loc->scale;
+    for (size_t i = 0; i < n_keys; i++) snprintf(to->labels[i], WARD_KEY_LABEL_MAX, "%s", keys[i]);
+    int rc = WARD_OK;
+    for (size_t g = 0; g < s->loc->n_groups && rc == WARD_OK; g++) {
+        const ward_key_label *hit =
+            bsearch(s->loc->labels[g], to->labels, n_keys, sizeof to->labels[0], label_cmp_q);
+        if (!hit) {
+            snprintf(why, why_cap, "the union of keys lacks '%s', which this party holds",
+                     s->loc->labels[g]);
+            rc = WARD_EPARSE;
+            break;
+        }
+        size_t k = (size_t)(hit - to->labels);
+        to->sums[k] = s->loc->sums[g];
+        to->counts[k] = s->loc->counts[g];
+    }
+    sodium_memzero(rc == WARD_OK ? s->loc : to, sizeof *to);
+    free(rc == WARD_OK ? s->loc : to);
+    if (rc == WARD_OK) s->loc = to;
+    return rc;
+}
+
+/* A key list from the wire: at most WARD_AGG_MAX_GROUPS labels, each a
+ * label's length; sorted strictly ascending when `sorted`. */
+static int keys_ok(char *const *keys, size_t n, int sorted) {
+    if (n > WARD_AGG_MAX_GROUPS) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(keys[i]) >= WARD_KEY_LABEL_MAX) return 0;
+        if (sorted && i > 0 && label_cmp_q(keys[i - 1], keys[i]) >= 0) return 0;
+    }
+    return 1;
+}
+
+/* The policy check and local query of one party. On success s->loc holds
+ * the local aggregate and, unless the groups are open, s->local the
+ * encoded vector. */
 static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, size_t why_cap) {
     const Ward__Wire__AggregateSpec *a = s->agg;
     int exact_ok = c->cfg.policy ? c->cfg.policy->exact : c->cfg.allow_exact;
@@ -516,21 +619,25 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
                  "differentially private one)", c->name);
         return WARD_EINVAL;
     }
+    ward_group_key key;
+    char kerr[200];
+    if (ward_group_key_parse(&key, kerr, sizeof kerr, a->group_by) != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
+        snprintf(why, why_cap, "%s: %s", c->name, kerr);
+        return WARD_EPARSE;
+    }
     /* Every other party that receives the result must be allowed to use
-     * the table and columns for this operation. */
+     * the table and columns, the key's included, for this operation. */
     for (size_t i = 0; c->cfg.policy && i < s->n; i++) {
         if (i == s->me || !s->is_output[i]) continue;
         const char *who = c->roster->members[s->party[i]].name;
         const char *op = op_name(a->op);
         const char *col = a->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ? "" : a->column;
-        char rule[200], key_col[WARD_STORE_NAME_MAX + 1] = "";
+        char rule[200];
         int ok = ward_policy_allows(c->cfg.policy, rule, sizeof rule, who, a->table, col, op);
-        const char *open = strchr(a->group_by, '('), *close = strrchr(a->group_by, ')');
-        if (ok && open && close && close > open && (size_t)(close - open - 1) < sizeof key_col) {
-            memcpy(key_col, open + 1, (size_t)(close - open - 1));
-            key_col[close - open - 1] = '\0';
-            ok = ward_policy_allows(c->cfg.policy, rule, sizeof rule, who, a->table, key_col, op);
-        }
+        for (size_t j = 0; ok && j < key.n; j++)
+            ok = ward_policy_allows(c->cfg.policy, rule, sizeof rule, who, a->table,
+                                    key.part[j].column, op);
         if (!ok) {
             *reason = WARD__WIRE__REASON__REASON_POLICY;
             snprintf(why, why_cap, "%s: %s", c->name, rule);
@@ -542,89 +649,72 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
         snprintf(why, why_cap, "%s has no database", c->name);
         return WARD_ENOTFOUND;
     }
-    ward_agg_local *loc = malloc(sizeof *loc);
-    if (!loc) return WARD_ENOMEM;
+    /* The groups: the spec's declared domain, or open (exact only). */
+    s->open = key.n > 0 && a->n_domain == 0;
+    if (!keys_ok(a->domain, a->n_domain, 0) || (key.n == 0 && a->n_domain != 0)) {
+        *reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
+        snprintf(why, why_cap, "%s: the spec's group domain is malformed", c->name);
+        return WARD_EPARSE;
+    }
+    if (s->open && !a->exact) {
+        *reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
+        snprintf(why, why_cap, "%s: the groups of a private release must come from a declared "
+                 "domain, not from the data", c->name);
+        return WARD_EINVAL;
+    }
+    ward_key_label *domain = NULL;
+    if (a->n_domain) {
+        domain = calloc(a->n_domain, sizeof *domain);
+        if (!domain) return WARD_ENOMEM;
+        for (size_t g = 0; g < a->n_domain; g++)
+            snprintf(domain[g], WARD_KEY_LABEL_MAX, "%s", a->domain[g]);
+    }
     int rc = WARD_OK;
-    if (!a->exact && ward_agg_domain(loc, a->group_by) == WARD_OK) {
+    if (!a->exact) {
         /* Budget, bounds and noise come before the data are read. */
-        rc = prepare_dp(c, s, loc->n_groups, reason, why, why_cap);
+        rc = prepare_dp(c, s, key.n ? a->n_domain : 1, reason, why, why_cap);
         if (rc != WARD_OK) {
-            free(loc);
+            free(domain);
             return rc;
         }
     }
+    s->loc = malloc(sizeof *s->loc);
+    if (!s->loc) {
+        free(domain);
+        return WARD_ENOMEM;
+    }
     if (s->dp && dp_has_values(a->op))
-        rc = ward_store_aggregate_clamped(c->store, loc, a->table, a->column, a->where, a->group_by,
-                                          a->scale, a->lower, a->upper);
+        rc = ward_store_aggregate_clamped(c->store, s->loc, a->table, a->column, a->where,
+                                          a->group_by, domain, a->n_domain, a->scale, a->lower,
+                                          a->upper);
+    else if (a->op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM)
+        rc = ward_store_histogram(c->store, s->loc, a->table, a->column, a->where, a->group_by,
+                                  domain, a->n_domain);
     else
-        rc = ward_store_aggregate(c->store, loc, a->table,
+        rc = ward_store_aggregate(c->store, s->loc, a->table,
                                   a->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ? "" : a->column,
-                                  a->where, a->group_by);
+                                  a->where, a->group_by, domain, a->n_domain);
+    free(domain);
     if (rc != WARD_OK) {
         *reason = rc == WARD_ENOTFOUND ? WARD__WIRE__REASON__REASON_UNKNOWN_TABLE
                                        : rc == WARD_EUNSUPPORTED ? WARD__WIRE__REASON__REASON_UNSUPPORTED
                                                                  : WARD__WIRE__REASON__REASON_SCHEMA;
         snprintf(why, why_cap, "%s: %s", c->name, ward_store_errmsg(c->store));
-        sodium_memzero(loc, sizeof *loc);
-        free(loc);
         return rc;
     }
     /* Values travel at the session's scale: a party whose column has
      * fewer decimals multiplies up exactly; one with more refuses, since
      * rounding its sums would not equal the sum of rounded values. Counts
      * (count, histogram) carry no values, so no scale applies to them. */
-    int64_t up = 1;
-    if (a->op == WARD__WIRE__AGGREGATE_OP__AGG_SUM || a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN) {
-        if (loc->scale > a->scale) {
-            *reason = WARD__WIRE__REASON__REASON_SCHEMA;
-            snprintf(why, why_cap, "%s: column %s.%s has %u decimals, more than the session's %u",
-                     c->name, a->table, a->column, loc->scale, a->scale);
-            sodium_memzero(loc, sizeof *loc);
-            free(loc);
-            return WARD_EINVAL;
-        }
-        for (unsigned i = loc->scale; i < a->scale; i++) up *= 10;
+    if ((a->op == WARD__WIRE__AGGREGATE_OP__AGG_SUM || a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN) &&
+        s->loc->scale > a->scale) {
+        *reason = WARD__WIRE__REASON__REASON_SCHEMA;
+        snprintf(why, why_cap, "%s: column %s.%s has %u decimals, more than the session's %u",
+                 c->name, a->table, a->column, s->loc->scale, a->scale);
+        return WARD_EINVAL;
     }
-    s->groups = loc->n_groups;
-    s->scale = a->scale;
-    memcpy(s->labels, loc->labels, sizeof s->labels);
-    int two = a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
-    s->len = s->groups * (two ? 2 : 1);
-    s->local = calloc(s->len, sizeof *s->local);
-    s->acc_share = calloc(s->len, sizeof *s->acc_share);
-    s->acc_partial = calloc(s->len, sizeof *s->acc_partial);
-    if (!s->local || !s->acc_share || !s->acc_partial) {
-        sodium_memzero(loc, sizeof *loc);
-        free(loc);
-        return WARD_ENOMEM;
-    }
-    rc = WARD_OK;
-    for (size_t g = 0; g < s->groups; g++) {
-        int64_t v;
-        switch (a->op) {
-        case WARD__WIRE__AGGREGATE_OP__AGG_SUM:
-        case WARD__WIRE__AGGREGATE_OP__AGG_MEAN: v = loc->sums[g]; break;
-        default: v = loc->counts[g]; break;
-        }
-        if (a->op == WARD__WIRE__AGGREGATE_OP__AGG_SUM || a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN) {
-            if (__builtin_mul_overflow(v, up, &v)) {
-                v = INT64_MAX;
-                rc = WARD_EOVERFLOW;
-            }
-        }
-        uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-        if (mag > a->bound || (two && (uint64_t)loc->counts[g] > a->bound)) rc = WARD_EOVERFLOW;
-        s->local[g] = ward_f61_from_i64(v);
-        if (two) s->local[s->groups + g] = ward_f61_from_i64(loc->counts[g]);
-    }
-    sodium_memzero(loc, sizeof *loc);
-    free(loc);
-    if (rc != WARD_OK) {
-        *reason = WARD__WIRE__REASON__REASON_BOUNDS;
-        snprintf(why, why_cap, "%s: a local aggregate exceeds the session bound %llu "
-                 "(F_(2^61-1) with %zu parties)", c->name, (unsigned long long)a->bound, s->n);
-    }
-    return rc;
+    if (s->open) return WARD_OK; /* encoded once the union of keys is known */
+    return encode_local(c, s, reason, why, why_cap);
 }
 
 /* ---- rounds -------------------------------------------------------------- */
@@ -825,10 +915,10 @@ static void audit_result(ward_core *c, ward_actions *out, agg_session *s, const 
     for (size_t g = 0; g < s->groups && off < cap; g++) {
         if (present[g])
             off += (size_t)snprintf(d + off, cap - off, "%s\"%s\":%.17g", g ? "," : "",
-                                    s->labels[g], vals[g]);
+                                    s->loc->labels[g], vals[g]);
         else
             off += (size_t)snprintf(d + off, cap - off, "%s\"%s\":null", g ? "," : "",
-                                    s->labels[g]);
+                                    s->loc->labels[g]);
     }
     if (off < cap) snprintf(d + off, cap - off, "}}");
     int rc = off + 2 < cap ? ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now,
@@ -920,7 +1010,7 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
             for (size_t g = 0; gv && gp && g < s->groups; g++) {
                 if (!present[g]) continue;
                 ward__control__group__init(&gv[k]);
-                gv[k].key = s->labels[g];
+                gv[k].key = s->loc->labels[g];
                 gv[k].value = vals[g];
                 gp[k] = &gv[k];
                 k++;
@@ -953,7 +1043,84 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
     free_session(s);
 }
 
+/* Open groups, at the proposer once every party accepted: the sorted
+ * union of everyone's keys. Returns their number, or -1 when the session
+ * failed instead. *sorted points into s->keys. */
+static long union_keys(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    qsort(s->keys, s->n_keys, sizeof *s->keys, label_cmp_q);
+    size_t u = 0;
+    for (size_t i = 0; i < s->n_keys; i++)
+        if (u == 0 || strcmp(s->keys[u - 1], s->keys[i]) != 0) {
+            if (u != i) memcpy(s->keys[u], s->keys[i], sizeof *s->keys);
+            u++;
+        }
+    s->n_keys = u;
+    if (u > WARD_AGG_MAX_GROUPS) {
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_BOUNDS, WARD_ETOOBIG, now,
+                     "the parties' data hold %zu groups of '%s', more than %d; declare a domain "
+                     "(--domain) or use a coarser key", u, s->agg->group_by, WARD_AGG_MAX_GROUPS);
+        return -1;
+    }
+    return (long)u;
+}
+
+/* Open groups: our keys, appended to what the proposer gathers. */
+static int gather_keys(agg_session *s, char *const *keys, size_t n) {
+    ward_key_label *k = realloc(s->keys, (s->n_keys + n + 1) * sizeof *k);
+    if (!k) return WARD_ENOMEM;
+    s->keys = k;
+    for (size_t i = 0; i < n; i++) snprintf(s->keys[s->n_keys++], WARD_KEY_LABEL_MAX, "%s", keys[i]);
+    return WARD_OK;
+}
+
+/* Open groups: with the union known, our aggregate is placed on it and
+ * encoded, and the shares that came early are added up. Returns 0, or -1
+ * when the session failed. */
+static int settle_open(ward_core *c, ward_actions *out, agg_session *s, char *const *keys,
+                       size_t n_keys, uint64_t now) {
+    char why[400];
+    int reason = WARD__WIRE__REASON__REASON_PROTOCOL;
+    int rc = remap_to_union(s, keys, n_keys, why, sizeof why);
+    if (rc == WARD_OK) rc = encode_local(c, s, &reason, why, sizeof why);
+    if (rc != WARD_OK) {
+        fail_session(c, out, s, 1, reason, rc, now, "%s", why);
+        return -1;
+    }
+    for (size_t i = 0; s->early && i < s->n; i++) {
+        if (!s->early[i]) continue;
+        if (s->early_len[i] != s->len) {
+            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
+                         "%s sent shares that do not fit the session",
+                         c->roster->members[s->party[i]].name);
+            return -1;
+        }
+        ward_f61_vec_add(s->acc_share, s->acc_share, s->early[i], s->len);
+        s->got_share[i] = 1;
+        sodium_memzero(s->early[i], s->len * sizeof **s->early);
+        free(s->early[i]);
+        s->early[i] = NULL;
+    }
+    return 0;
+}
+
 static void on_all_accepted(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    char **keys = NULL;
+    long n_keys = 0;
+    if (s->open) {
+        n_keys = union_keys(c, out, s, now);
+        if (n_keys < 0) return;
+        keys = calloc((size_t)n_keys + 1, sizeof *keys);
+        if (!keys) {
+            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, WARD_ENOMEM, now,
+                         "out of memory");
+            return;
+        }
+        for (long i = 0; i < n_keys; i++) keys[i] = s->keys[i];
+        if (settle_open(c, out, s, keys, (size_t)n_keys, now) != 0) {
+            free(keys);
+            return;
+        }
+    }
     /* accepted_hash = SHA-256 of the accepted names, each NUL-terminated. */
     crypto_hash_sha256_state h;
     crypto_hash_sha256_init(&h);
@@ -968,6 +1135,8 @@ static void on_all_accepted(ward_core *c, ward_actions *out, agg_session *s, uin
     cm.accepted_hash.len = 32;
     cm.n_parties = s->n;
     cm.parties = s->agg->parties;
+    cm.n_keys = (size_t)n_keys;
+    cm.keys = keys;
     for (size_t i = 0; i < s->n; i++) {
         if (i == s->me) continue;
         ward_envelope e;
@@ -976,6 +1145,7 @@ static void on_all_accepted(ward_core *c, ward_actions *out, agg_session *s, uin
         e.commit = &cm;
         send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_COMMIT, ROUND_COMMIT, &e);
     }
+    free(keys);
     s->phase = PHASE_COMMITTED;
     s->deadline = now + c->cfg.session_timeout_ms;
     if (send_shares(c, out, s, now) != 0) return;
@@ -1018,18 +1188,15 @@ static int propose_dp(ward_core *c, Ward__Wire__AggregateSpec *a,
                  c->ledger_open ? c->ledger.problem : c->ledger.msg);
         return WARD_ESTATE;
     }
-    ward_agg_local *dom = malloc(sizeof *dom);
-    if (!dom) return WARD_ENOMEM;
-    int rc = ward_agg_domain(dom, a->group_by);
-    size_t groups = dom->n_groups;
-    free(dom);
-    if (rc != WARD_OK) {
-        snprintf(why, why_cap, "group-by key '%s' is not hour(COL) or weekday(COL), the declared "
-                 "domains of private releases", a->group_by);
-        return rc;
+    size_t groups = a->group_by[0] ? a->n_domain : 1;
+    if (groups == 0) {
+        snprintf(why, why_cap, "the groups of a private release come from a declared domain, never "
+                 "from the data (DECISIONS.md): declare '%s' with --domain (a list a,b,c or a range "
+                 "LO..HI; PART=... for one part of a compound key)", a->group_by);
+        return WARD_EINVAL;
     }
     ward_table_info t;
-    rc = ward_store_table_info(c->store, &t, a->table);
+    int rc = ward_store_table_info(c->store, &t, a->table);
     if (rc != WARD_OK) {
         snprintf(why, why_cap, "%s: no table '%s'", c->name, a->table);
         return rc;
@@ -1171,7 +1338,8 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
     }
     if (a.op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM && req->group_by[0] == '\0') {
         core_reply_error(c, out, client, req_id, WARD_EINVAL,
-                         "histogram needs --group-by (hour(COL) or weekday(COL))");
+                         "histogram needs --group-by (a column, hour(COL), weekday(COL), date(COL) "
+                         "or bucket(COL, WIDTH))");
         return;
     }
     /* The party list: names in roster (ascending) order. */
@@ -1220,6 +1388,49 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
     a.column = req->column;
     a.where = req->where;
     a.group_by = req->group_by;
+    /* The groups: the declared domain, expanded here once so that every
+     * party reports the same labels; none when open (exact only). */
+    ward_key_label *dom = NULL;
+    char **dom_ptrs = NULL;
+    size_t n_dom = 0;
+    {
+        char derr[400] = "";
+        int open = 0, drc = WARD_OK;
+        ward_group_key key;
+        ward_table_info t;
+        memset(&t, 0, sizeof t);
+        drc = ward_group_key_parse(&key, derr, sizeof derr, req->group_by);
+        if (drc == WARD_OK && key.n == 0 && req->n_domain) {
+            snprintf(derr, sizeof derr, "--domain without --group-by");
+            drc = WARD_EINVAL;
+        }
+        if (drc == WARD_OK && key.n > 0) {
+            if (!c->store || ward_store_table_info(c->store, &t, req->table) != WARD_OK) {
+                snprintf(derr, sizeof derr, "%s: no table '%s'", c->name, req->table);
+                drc = WARD_ENOTFOUND;
+            } else {
+                dom = calloc(WARD_AGG_MAX_GROUPS, sizeof *dom);
+                dom_ptrs = calloc(WARD_AGG_MAX_GROUPS, sizeof *dom_ptrs);
+                drc = dom && dom_ptrs
+                          ? ward_group_domain_expand(dom, &n_dom, &open, WARD_AGG_MAX_GROUPS, derr,
+                                                     sizeof derr, &key, &t,
+                                                     (const char *const *)req->domain, req->n_domain)
+                          : WARD_ENOMEM;
+                ward_table_info_clear(&t);
+            }
+        }
+        if (drc != WARD_OK) {
+            core_reply_error(c, out, client, req_id, drc, "%s", derr[0] ? derr : "out of memory");
+            free(dom);
+            free(dom_ptrs);
+            free(parties);
+            free(outputs);
+            return;
+        }
+        for (size_t g = 0; g < n_dom; g++) dom_ptrs[g] = dom[g];
+        a.n_domain = n_dom;
+        a.domain = dom_ptrs;
+    }
     a.n_parties = np;
     a.parties = parties;
     a.n_output = no;
@@ -1254,6 +1465,8 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
                          "--exact cannot be combined with --epsilon or --delta");
         free(parties);
         free(outputs);
+        free(dom);
+        free(dom_ptrs);
         return;
     }
     if (!req->exact) {
@@ -1264,6 +1477,8 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
             core_reply_error(c, out, client, req_id, drc, "%s", dwhy);
             free(parties);
             free(outputs);
+            free(dom);
+            free(dom_ptrs);
             return;
         }
     }
@@ -1281,12 +1496,16 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
         free_session(s);
         free(parties);
         free(outputs);
+        free(dom);
+        free(dom_ptrs);
         core_reply_error(c, out, client, req_id, WARD_ENOMEM, "out of memory");
         return;
     }
     ward__wire__session_spec__pack(&spec, s->spec_bytes);
     free(parties);
     free(outputs);
+    free(dom);
+    free(dom_ptrs);
     uint8_t nonce[WARD_WIRE_NONCE_BYTES];
     ward_rng_bytes(c->rng, nonce, sizeof nonce);
     crypto_hash_sha256_state h;
@@ -1317,6 +1536,17 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
         core_reply_error(c, out, client, req_id, rc, "refused by %s", why);
         free_session(s);
         return;
+    }
+    if (s->open) {
+        ward_key_label *k = malloc((s->loc->n_groups + 1) * sizeof *k);
+        if (!k) {
+            core_reply_error(c, out, client, req_id, WARD_ENOMEM, "out of memory");
+            free_session(s);
+            return;
+        }
+        memcpy(k, s->loc->labels, s->loc->n_groups * sizeof *k);
+        s->keys = k;
+        s->n_keys = s->loc->n_groups;
     }
     s->next = c->sessions;
     c->sessions = s;
@@ -1380,10 +1610,20 @@ static void on_propose(ward_core *c, ward_actions *out, long from, const ward_en
     Ward__Wire__Reject rej;
     ward__wire__accept__init(&acc);
     ward__wire__reject__init(&rej);
+    char **mine = NULL;
+    if (rc == WARD_OK && s->open) {
+        /* Our keys go to the proposer for the union: never our values. */
+        mine = calloc(s->loc->n_groups + 1, sizeof *mine);
+        if (!mine) rc = WARD_ENOMEM;
+        for (size_t g = 0; mine && g < s->loc->n_groups; g++) mine[g] = s->loc->labels[g];
+        acc.n_keys = mine ? s->loc->n_groups : 0;
+        acc.keys = mine;
+    }
     if (rc == WARD_OK) {
         r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ACCEPT;
         r.accept = &acc;
         send_env(c, out, s, from, WARD__WIRE__KIND__KIND_ACCEPT, ROUND_PROPOSE, &r);
+        free(mine);
         s->next = c->sessions;
         c->sessions = s;
         core_log(c, out, WARD_LOG_INFO, "session %.16s: accepted %s of %s from %s", s->id_hex,
@@ -1419,6 +1659,12 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
     switch (e->kind) {
     case WARD__WIRE__KIND__KIND_ACCEPT:
         if (s->proposer != c->self || s->phase != PHASE_PROPOSED || s->accepted[p]) return;
+        if (s->open && (!keys_ok(e->accept->keys, e->accept->n_keys, 0) ||
+                        gather_keys(s, e->accept->keys, e->accept->n_keys) != WARD_OK)) {
+            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
+                         "%s sent a malformed key list", pname);
+            return;
+        }
         s->accepted[p] = 1;
         if (all_set(s->accepted, s->n)) on_all_accepted(c, out, s, now);
         break;
@@ -1435,6 +1681,14 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
                          "commit from %s names another party set", pname);
             return;
         }
+        if (s->open) {
+            if (e->commit->n_keys == 0 || !keys_ok(e->commit->keys, e->commit->n_keys, 1)) {
+                fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
+                             "commit from %s has a malformed key list", pname);
+                return;
+            }
+            if (settle_open(c, out, s, e->commit->keys, e->commit->n_keys, now) != 0) return;
+        }
         s->phase = PHASE_COMMITTED;
         s->deadline = now + c->cfg.session_timeout_ms;
         if (send_shares(c, out, s, now) != 0) return;
@@ -1442,6 +1696,29 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
         break;
     case WARD__WIRE__KIND__KIND_SHARES: {
         const Ward__Wire__Shares *sh = e->shares;
+        if (s->open && s->phase == PHASE_PROPOSED && !s->acc_share && e->round == ROUND_SHARES &&
+            s->in_committee[s->me] && sh->field == WARD__WIRE__FIELD__FIELD_P61 &&
+            sh->n_elements > 0 && sh->n_elements <= 2 * (size_t)WARD_AGG_MAX_GROUPS) {
+            /* Open groups: the vector's length comes with the COMMIT, which
+             * this share overtook; it waits (settle_open). */
+            if (!s->early) {
+                s->early = calloc(s->n, sizeof *s->early);
+                s->early_len = calloc(s->n, sizeof *s->early_len);
+                if (!s->early || !s->early_len) {
+                    free(s->early);
+                    free(s->early_len);
+                    s->early = NULL;
+                    s->early_len = NULL;
+                    return;
+                }
+            }
+            if (s->early[p]) return; /* duplicate */
+            s->early[p] = malloc(sh->n_elements * sizeof **s->early);
+            if (!s->early[p]) return;
+            memcpy(s->early[p], sh->elements, sh->n_elements * sizeof **s->early);
+            s->early_len[p] = sh->n_elements;
+            return;
+        }
         /* Another party's shares may overtake the proposer's COMMIT: once
          * we accepted, we can already add them up. */
         int early_ok = e->round == ROUND_SHARES && s->acc_share != NULL;

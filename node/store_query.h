@@ -2,11 +2,13 @@
  * aggregate. Each party computes its own per-group sums and counts here,
  * then encodes and shares them; nothing of this leaves the node unshared.
  *
- * Group keys come from a declared domain, never from the data:
- *   ""            one group
- *   hour(COL)     24 groups "0".."23"   (COL a timestamp column)
- *   weekday(COL)  7 groups "0".."6", Sunday = 0 (SQLite's %w)
- * Rows whose key or value is NULL are not counted.
+ * Groups are the labels of a group-by key (node/group_key.h). With a
+ * domain, exactly its labels are reported, in its order, empty ones
+ * included, and rows whose label is outside it are skipped: that is how a
+ * private release keeps its groups independent of the data. Without one
+ * (domain NULL), the labels found in the data are collected, in the order
+ * first seen (the union mode of exact results). Rows whose key or value is
+ * NULL are not counted.
  */
 #ifndef WARD_STORE_QUERY_H
 #define WARD_STORE_QUERY_H
@@ -14,31 +16,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "group_key.h"
 #include "store.h"
 
-#define WARD_AGG_MAX_GROUPS 1024
+#define WARD_AGG_MAX_GROUPS WARD_KEY_MAX_GROUPS
 
 typedef struct {
     size_t n_groups;
-    char labels[WARD_AGG_MAX_GROUPS][16];
+    ward_key_label labels[WARD_AGG_MAX_GROUPS];
     int64_t sums[WARD_AGG_MAX_GROUPS];    /* sum of values at the column's scale */
     int64_t counts[WARD_AGG_MAX_GROUPS];  /* rows with a non-NULL value */
     unsigned scale;                       /* the column's decimal scale k */
 } ward_agg_local;
 
-/* The number of groups and their labels for a group-by key, without
- * touching the data (all parties derive the same domain from the spec).
- * Returns 0, WARD_EPARSE (unknown key form) or WARD_EUNSUPPORTED. */
-int ward_agg_domain(ward_agg_local *out, const char *group_by);
-
 /* Computes sums and counts of `column` (empty: count rows, sums 0) per
- * group, over the rows that satisfy `where` (node/query_expr.h; empty for
- * every row; a bad expression gives its code and the message says where).
+ * group of `group_by` (empty: one group "all"; domain ignored), over the
+ * rows that satisfy `where` (node/query_expr.h; empty for every row; a bad
+ * expression gives its code and the message says where). domain: the
+ * n_domain labels to report, or NULL to collect the data's own.
  * Returns 0, WARD_ENOTFOUND (no such table or column; ward_store_errmsg
- * names it), WARD_EINVAL (a text column summed, a group-by column that is
- * not a timestamp), WARD_EOVERFLOW (a sum leaves int64), WARD_EIO. */
+ * names it), WARD_EPARSE (a key that does not parse), WARD_EINVAL (a text
+ * column summed, a key that does not fit its column, a domain too large),
+ * WARD_ETOOBIG (more than WARD_AGG_MAX_GROUPS labels in the data),
+ * WARD_EOVERFLOW (a sum leaves int64), WARD_EIO. */
 int ward_store_aggregate(ward_store *st, ward_agg_local *out, const char *table,
-                         const char *column, const char *where, const char *group_by);
+                         const char *column, const char *where, const char *group_by,
+                         const ward_key_label *domain, size_t n_domain);
+
+/* Counts per group of the rows whose `column` (of any type) is not NULL;
+ * sums are 0. Otherwise as ward_store_aggregate. */
+int ward_store_histogram(ward_store *st, ward_agg_local *out, const char *table,
+                         const char *column, const char *where, const char *group_by,
+                         const ward_key_label *domain, size_t n_domain);
 
 /* The same for a differentially private release: each row's value is
  * first brought to the decimal scale `scale` (multiplied up exactly when
@@ -50,6 +59,14 @@ int ward_store_aggregate(ward_store *st, ward_agg_local *out, const char *table,
  * scale <= 18. Same errors as ward_store_aggregate. */
 int ward_store_aggregate_clamped(ward_store *st, ward_agg_local *out, const char *table,
                                  const char *column, const char *where, const char *group_by,
-                                 unsigned scale, int64_t lower, int64_t upper);
+                                 const ward_key_label *domain, size_t n_domain, unsigned scale,
+                                 int64_t lower, int64_t upper);
+
+/* The default domain of group_by over the table: fixed where every part
+ * has one (hour, weekday, buckets of a column with declared bounds; ""
+ * gives "all"), else *open = 1 and *n = 0. Returns as
+ * ward_group_domain_expand, with the message in ward_store_errmsg. */
+int ward_store_default_domain(ward_store *st, ward_key_label *labels, size_t *n, int *open,
+                              const char *table, const char *group_by);
 
 #endif

@@ -166,6 +166,92 @@ for i, (r, w, p) in enumerate(zip(res["results"], want, parties)):
 print("showcase: 7 results equal their plaintext answers")
 EOF
 
+# ---- group-by keys: a column, compound keys, buckets, dates; union or declared ----------------
+pk=parking-aarhus,parking-north,parking-south
+run "$ward" --node "$city/parking-north" histogram parking.lot --group-by lot --parties $pk --exact --json
+cp "$tmp/out" "$tmp/g1.json"
+run "$ward" --node "$city/parking-south" mean parking.occupied --group-by 'lot, hour(ts)' --parties $pk --exact --json
+cp "$tmp/out" "$tmp/g2.json"
+run "$ward" --node "$city/transport" sum trips.fare_usd --group-by 'bucket(fare_usd, 2.5)' --parties transport --exact --json
+cp "$tmp/out" "$tmp/g3.json"
+run "$ward" --node "$city/transport" count trips --group-by 'date(ts)' --domain 2019-03-01..2019-03-03 --parties bikeshare,transport --exact --json
+cp "$tmp/out" "$tmp/g4.json"
+run "$ward" --node "$city/parking-aarhus" count parking --group-by 'lot,hour(ts)' --domain 'lot=SALLING,BHMBCCMKT01,nowhere' --parties $pk --json
+cp "$tmp/out" "$tmp/g5.json"
+run "$ward" --node "$city/transport" histogram trips.fare_usd --group-by 'bucket(fare_usd, 25)' --parties transport --json
+cp "$tmp/out" "$tmp/g6.json"
+check "group-by: exact results over the union of keys, declared domains, buckets and dates equal the plaintext" python3 - "$tmp" "$data" <<'EOF'
+import csv, json, sys
+from decimal import Decimal
+from fractions import Fraction
+t, d = sys.argv[1], sys.argv[2]
+def rows(*files):
+    for f in files:
+        with open(d + "/" + f, newline="") as fh:
+            yield from csv.DictReader(fh)
+parking = ("parking-north.csv", "parking-south.csv", "parking-aarhus.csv")
+def load(n):
+    r = json.load(open("%s/g%d.json" % (t, n)))
+    assert r["value"] is None and isinstance(r["groups"], dict), r
+    return r
+def canon(x):  # the label of a decimal: no trailing zeros
+    s = format(Decimal(x).normalize(), "f")
+    return "0" if s == "-0" else s
+def close(a, b):
+    return abs(Fraction(a) - b) <= max(abs(b) / 10**12, Fraction(1, 10**9))
+# 1: counts per car park across three operators (keys from the data)
+r = load(1)
+want = {}
+for x in rows(*parking):
+    if x["lot"] not in ("", "NA"):
+        want[x["lot"]] = want.get(x["lot"], 0) + 1
+assert r["groups"] == want, (r["groups"], want)
+assert list(r["groups"]) == sorted(want), "groups in label order"
+# 2: mean occupancy per car park per hour
+r = load(2)
+acc = {}
+for x in rows(*parking):
+    k = "%s/%d" % (x["lot"], int(x["ts"][11:13]))
+    s, n = acc.get(k, (0, 0))
+    acc[k] = (s + int(x["occupied"]), n + 1)
+assert sorted(r["groups"]) == sorted(acc), set(r["groups"]) ^ set(acc)
+for k, (s, n) in acc.items():
+    assert close(r["groups"][k], Fraction(s, n)), (k, r["groups"][k], s / n)
+# 3: fare sums per 2.5-dollar bucket (floor), canonical labels; the column's
+# declared bounds [-50, 500] give the domain, so empty buckets are there too
+r = load(3)
+acc = {canon(Decimal(v) / 2): Fraction(0) for v in range(-100, 1001, 5)}
+for x in rows("transport-trips.csv"):
+    v = Fraction(Decimal(x["fare_usd"]))
+    b = (v / Fraction(5, 2)).__floor__() * Fraction(5, 2)
+    k = canon(Decimal(b.numerator) / Decimal(b.denominator))
+    acc[k] = acc.get(k, 0) + v
+assert list(r["groups"]) == list(acc), set(r["groups"]) ^ set(acc)
+for k, v in acc.items():
+    assert close(r["groups"][k], v), (k, r["groups"][k], float(v))
+# 4: a declared range of dates on an exact count: exactly those days
+r = load(4)
+want = {}
+for x in rows("transport-trips.csv", "bikeshare-trips.csv"):
+    want[x["ts"][:10]] = want.get(x["ts"][:10], 0) + 1
+days = ["2019-03-01", "2019-03-02", "2019-03-03"]
+assert list(r["groups"]) == days and all(r["groups"][k] == want.get(k, 0) for k in days), r["groups"]
+# 5: private, compound, declared: every group of the domain, in order, a lot with no rows too
+r = load(5)
+assert r["exact"] is False and r["epsilon"] > 0, r
+lots = ["SALLING", "BHMBCCMKT01", "nowhere"]
+assert list(r["groups"]) == ["%s/%d" % (l, h) for l in lots for h in range(24)], list(r["groups"])[:5]
+# 6: private buckets: the domain comes from the declared bounds [-50, 500], never the data
+r = load(6)
+assert list(r["groups"]) == [str(v) for v in range(-50, 501, 25)], list(r["groups"])
+print("group-by: 6 results check out")
+EOF
+run "$ward" --node "$city/parking-north" histogram parking.lot --group-by lot --parties $pk
+check "a private group-by without a declared domain is refused (exit 1)" [ "$rc" -eq 1 ]
+check "the refusal says the groups must be declared" grep -q "declared domain, never from the data" "$tmp/err"
+run "$ward" --node "$city/parking-north" histogram parking.lot --group-by 'minute(ts)' --parties $pk --exact
+check "an unknown key function is refused" grep -q "the functions are hour, weekday, date and bucket" "$tmp/err"
+
 # The human form: labels, latency and parties.
 run "$ward" --node "$city/transport" run "$script"
 check "run showcase (human) exits 0" [ "$rc" -eq 0 ]

@@ -429,25 +429,32 @@ static void test_clamped(void) {
     CHECK_RC(ward_store_import(&st, &rep, "t", csv, &opt), WARD_OK);
     ward_agg_local *loc = malloc(sizeof *loc);
     /* Clamped to [-2, 6]: -2 + 5 + 6 + 6 = 15 over 4 values. */
-    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "", "", 0, -2, 6), WARD_OK);
+    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "", "", NULL, 0, 0, -2, 6), WARD_OK);
     CHECK(loc->sums[0] == 15 && loc->counts[0] == 4 && loc->scale == 0);
     /* Unclamped: 21. */
-    CHECK_RC(ward_store_aggregate(&st, loc, "t", "v", "", ""), WARD_OK);
+    CHECK_RC(ward_store_aggregate(&st, loc, "t", "v", "", "", NULL, 0), WARD_OK);
     CHECK(loc->sums[0] == 21);
     /* Per hour: 8h: -2 + 5; 9h: 6 + 6. */
-    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "", "hour(ts)", 0, -2, 6), WARD_OK);
+    ward_key_label *hours = calloc(WARD_AGG_MAX_GROUPS, sizeof *hours);
+    size_t nh = 0;
+    int open = 1;
+    CHECK_RC(ward_store_default_domain(&st, hours, &nh, &open, "t", "hour(ts)"), WARD_OK);
+    CHECK(nh == 24 && !open);
+    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "", "hour(ts)", hours, nh, 0, -2, 6),
+             WARD_OK);
+    free(hours);
     CHECK(loc->n_groups == 24 && loc->sums[8] == 3 && loc->sums[9] == 12 && loc->sums[10] == 0);
     /* A decimal(2) column at scale 1, rounded half away from zero per row:
      * 1.25 -> 1.3, -1.35 -> -1.4, 0.04 -> 0.0, 2.50 -> 2.5 (13 - 14 + 0 + 25). */
-    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "d", "", "", 1, -50, 50), WARD_OK);
+    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "d", "", "", NULL, 0, 1, -50, 50), WARD_OK);
     CHECK(loc->sums[0] == 24 && loc->counts[0] == 4 && loc->scale == 1);
     /* At scale 3, multiplied up exactly: 1250 - 1350 + 40 + 2500, clamped at 2000. */
-    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "d", "", "", 3, -5000, 2000), WARD_OK);
+    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "d", "", "", NULL, 0, 3, -5000, 2000), WARD_OK);
     CHECK(loc->sums[0] == 1250 - 1350 + 40 + 2000);
     /* A filter still applies. */
-    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "v > 0", "", 0, -2, 6), WARD_OK);
+    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "v > 0", "", NULL, 0, 0, -2, 6), WARD_OK);
     CHECK(loc->sums[0] == 17 && loc->counts[0] == 3);
-    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "", "", 0, 6, -2), WARD_EINVAL);
+    CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "", "", NULL, 0, 0, 6, -2), WARD_EINVAL);
     free(loc);
     ward_store_close(&st);
 }

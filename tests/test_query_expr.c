@@ -104,16 +104,16 @@ int main(void) {
     if (f) fclose(f);
     CHECK(n_big > 0 && n_evening > 0 && n_lot > 0);
     ward_agg_local *loc = malloc(sizeof *loc);
-    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "Occupancy", "Occupancy > 300", ""), WARD_OK);
+    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "Occupancy", "Occupancy > 300", "", NULL, 0), WARD_OK);
     CHECK_EQ_U64(loc->counts[0], n_big);
     CHECK_EQ_U64(loc->sums[0], occ_big);
-    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "hour(LastUpdated) >= 16 and hour(LastUpdated) <= 19", ""), WARD_OK);
+    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "hour(LastUpdated) >= 16 and hour(LastUpdated) <= 19", "", NULL, 0), WARD_OK);
     CHECK_EQ_U64(loc->counts[0], n_evening);
-    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "SystemCodeNumber = 'BHMBCCMKT01' and Occupancy <= 300", ""), WARD_OK);
+    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "SystemCodeNumber = 'BHMBCCMKT01' and Occupancy <= 300", "", NULL, 0), WARD_OK);
     CHECK_EQ_U64(loc->counts[0], n_lot - n_big);
-    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "SystemCodeNumber = 'x'' OR ''1''=''1'", ""), WARD_OK);
+    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "SystemCodeNumber = 'x'' OR ''1''=''1'", "", NULL, 0), WARD_OK);
     CHECK_EQ_U64(loc->counts[0], 0); /* an injection attempt is just a literal */
-    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "Capacity >", ""), WARD_EPARSE);
+    CHECK_RC(ward_store_aggregate(&st, loc, "parking", "", "Capacity >", "", NULL, 0), WARD_EPARSE);
     CHECK(strstr(ward_store_errmsg(&st), "byte") != NULL);
     free(loc);
     ward_store_close(&st);
