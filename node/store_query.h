@@ -2,7 +2,8 @@
  * aggregate. Each party computes its own per-group sums and counts here,
  * then encodes and shares them; nothing of this leaves the node unshared.
  *
- * Groups are the labels of a group-by key (node/group_key.h). With a
+ * Groups are the labels of a group-by key (node/group_key.h), compound
+ * keys such as "lot,hour(ts)" included (labels "A/17"). With a
  * domain, exactly its labels are reported, in its order, empty ones
  * included, and rows whose label is outside it are skipped: that is how a
  * private release keeps its groups independent of the data. Without one
