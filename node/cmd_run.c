@@ -9,9 +9,13 @@
  * `ward --node X` on the command line; they are parsed and sent by the same
  * functions (ctl_cmd.h). The whole script is checked before anything runs;
  * then the lines run in order, and a failing line is reported and skipped
- * unless --stop-on-error is given. */
+ * unless --stop-on-error is given. With --parallel N, up to N lines run at
+ * once (each over its own control connection; the node runs their
+ * sessions side by side), and the results are still reported in script
+ * order. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,63 +409,149 @@ static void print_entry_json_head(FILE *out, const entry *e) {
     else fputs("null", out);
 }
 
-/* Runs the parsed script. out NULL runs it silently (ward bench agg). */
+/* One line's outcome. */
+typedef struct {
+    int rc;                       /* 0, or non-zero with msg */
+    char msg[1024];
+    ward_ctl_agg res;
+    int done;
+} outcome;
+
+typedef struct {
+    entry **items;
+    outcome *res;
+    size_t n, next;
+    const char *node, *sock;
+    int stop;                     /* --stop-on-error saw a failure: start nothing more */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} pool;
+
+static void run_one(outcome *o, const entry *e, const char *node, const char *sock) {
+    char other[PATH_MAX];
+    const char *target = sock;
+    memset(&o->res, 0, sizeof o->res);
+    o->msg[0] = '\0';
+    o->rc = 0;
+    if (e->at[0]) {
+        o->rc = sibling_socket(other, sizeof other, o->msg, sizeof o->msg, node, e->at);
+        target = other;
+    }
+    /* The request is the entry's own; the worker that runs a line is the
+     * only one to touch it. */
+    if (o->rc == 0)
+        o->rc = ward_ctl_agg_send(&o->res, o->msg, sizeof o->msg, target, (ward_ctl_agg_req *)&e->req);
+}
+
+static void *worker(void *arg) {
+    pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next;
+        if (p->stop || i >= p->n) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        p->next++;
+        pthread_mutex_unlock(&p->mu);
+        outcome o;
+        run_one(&o, p->items[i], p->node, p->sock);
+        pthread_mutex_lock(&p->mu);
+        p->res[i] = o;
+        p->res[i].done = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Runs the parsed script, up to `parallel` lines at once (1: one after
+ * the other); results are reported in script order either way. out NULL
+ * runs it silently (ward bench agg). */
 static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n, const char *node,
-                      const char *sock, int json, int stop_on_error) {
+                      const char *sock, int json, int stop_on_error, unsigned parallel) {
     memset(sum, 0, sizeof *sum);
     sum->total = n;
     double t0 = now_ms();
     if (out && json) fprintf(out, "{\"results\": [");
+    pool p;
+    memset(&p, 0, sizeof p);
+    p.items = items;
+    p.n = n;
+    p.node = node;
+    p.sock = sock;
+    p.res = calloc(n ? n : 1, sizeof *p.res);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    pthread_t th[WARD_RUN_MAX_PARALLEL];
+    size_t n_th = 0;
+    if (parallel > 1 && p.res) {
+        for (unsigned k = 0; k < parallel && k < WARD_RUN_MAX_PARALLEL && k < n; k++)
+            if (pthread_create(&th[n_th], NULL, worker, &p) == 0) n_th++;
+    }
     size_t ran = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && p.res; i++) {
         entry *e = items[i];
-        char msg[1024] = "", other[PATH_MAX];
-        const char *target = sock;
-        int rc = 0;
-        if (e->at[0]) {
-            rc = sibling_socket(other, sizeof other, msg, sizeof msg, node, e->at);
-            target = other;
+        outcome *o = &p.res[i];
+        if (n_th == 0) {
+            if (p.stop) break;
+            run_one(o, e, node, sock);
+            o->done = 1;
+        } else {
+            pthread_mutex_lock(&p.mu);
+            while (!o->done && !(p.stop && i >= p.next)) pthread_cond_wait(&p.cv, &p.mu);
+            int skipped = !o->done;
+            pthread_mutex_unlock(&p.mu);
+            if (skipped) break; /* never started: --stop-on-error */
         }
-        ward_ctl_agg res;
-        memset(&res, 0, sizeof res);
-        if (rc == 0) rc = ward_ctl_agg_send(&res, msg, sizeof msg, target, &e->req);
         ran++;
         const char *label = e->label[0] ? e->label : e->command;
         if (out && json) {
             if (i) fputs(", ", out);
             print_entry_json_head(out, e);
-            if (rc == 0) {
+            if (o->rc == 0) {
                 fputs(", ", out);
-                ward_ctl_agg_print_json_fields(out, &res);
+                ward_ctl_agg_print_json_fields(out, &o->res);
                 fprintf(out, ", \"wall_ms\": ");
-                ward_ctl_json_num(out, res.wall_ms);
+                ward_ctl_json_num(out, o->res.wall_ms);
             } else {
                 fprintf(out, ", \"error\": ");
-                ward_ctl_json_str(out, msg);
+                ward_ctl_json_str(out, o->msg);
             }
             fputc('}', out);
         } else if (out) {
             fprintf(out, "%s== %zu. %s (line %zu)\n", i ? "\n" : "", i + 1, label, e->line);
             if (e->label[0]) fprintf(out, "   %s\n", e->command);
-            if (rc == 0) {
-                ward_ctl_agg_print_human(out, &res);
-                fprintf(out, "round trip from this client: %.1f ms\n", res.wall_ms);
+            if (o->rc == 0) {
+                ward_ctl_agg_print_human(out, &o->res);
+                fprintf(out, "round trip from this client: %.1f ms\n", o->res.wall_ms);
             } else {
-                fprintf(out, "failed: %s\n", msg);
+                fprintf(out, "failed: %s\n", o->msg);
             }
         }
         if (out) fflush(out);
-        if (rc == 0) {
+        if (o->rc == 0) {
             sum->done++;
-            ward_ctl_agg_clear(&res);
         } else {
             if (sum->failed++ == 0) {
                 sum->first_failed_line = e->line;
-                snprintf(sum->first_failed_msg, sizeof sum->first_failed_msg, "%s", msg);
+                snprintf(sum->first_failed_msg, sizeof sum->first_failed_msg, "%.*s",
+                         (int)sizeof sum->first_failed_msg - 1, o->msg);
             }
-            if (stop_on_error) break;
+            if (stop_on_error) {
+                pthread_mutex_lock(&p.mu);
+                p.stop = 1;
+                pthread_mutex_unlock(&p.mu);
+                if (n_th == 0) break;
+                /* Lines already running finish; they are not reported. */
+            }
         }
+        if (stop_on_error && p.stop) break;
     }
+    for (size_t k = 0; k < n_th; k++) pthread_join(th[k], NULL);
+    for (size_t i = 0; p.res && i < n; i++) ward_ctl_agg_clear(&p.res[i].res);
+    free(p.res);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
     sum->wall_ms = now_ms() - t0;
     sum->not_run = n - ran;
     if (out && json) {
@@ -485,12 +575,13 @@ static void free_items(entry **items, size_t n) {
     free(items);
 }
 
-int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, const char *script) {
+int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, const char *script,
+                    unsigned parallel) {
     entry **items;
     size_t n;
     int ex = parse_script(&items, &n, script);
     if (ex) return ex;
-    run_items(sum, NULL, items, n, node, sock, 0, 0);
+    run_items(sum, NULL, items, n, node, sock, 0, 0, parallel);
     free_items(items, n);
     return sum->failed ? 1 : 0;
 }
@@ -498,9 +589,20 @@ int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, c
 int ward_cmd_run(const char *node, const char *sock, int json, int argc, char **argv) {
     const char *script = NULL;
     int stop_on_error = 0;
+    unsigned parallel = 1;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--stop-on-error") == 0) {
             stop_on_error = 1;
+        } else if (strcmp(argv[i], "--parallel") == 0) {
+            char *end = NULL;
+            unsigned long v = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || !end || *end != '\0' || v < 1 || v > WARD_RUN_MAX_PARALLEL) {
+                fprintf(stderr, "ward: error: --parallel takes a number from 1 to %d\n",
+                        WARD_RUN_MAX_PARALLEL);
+                return 2;
+            }
+            parallel = (unsigned)v;
+            i++;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             fprintf(stderr, "ward: error: unknown option '%s' for run\n", argv[i]);
             return 2;
@@ -512,7 +614,8 @@ int ward_cmd_run(const char *node, const char *sock, int json, int argc, char **
         }
     }
     if (!script) {
-        fprintf(stderr, "ward: error: usage: ward --node X run SCRIPT [--json] [--stop-on-error]\n");
+        fprintf(stderr, "ward: error: usage: ward --node X run SCRIPT [--json] [--stop-on-error] "
+                        "[--parallel N]\n");
         return 2;
     }
     entry **items;
@@ -520,7 +623,7 @@ int ward_cmd_run(const char *node, const char *sock, int json, int argc, char **
     int ex = parse_script(&items, &n, script);
     if (ex) return ex;
     ward_run_summary sum;
-    run_items(&sum, stdout, items, n, node, sock, json, stop_on_error);
+    run_items(&sum, stdout, items, n, node, sock, json, stop_on_error, parallel);
     if (sum.failed)
         fprintf(stderr, "ward: error: %zu of %zu computation%s failed; the first at %s:%zu: %s\n",
                 sum.failed, n, n == 1 ? "" : "s", script, sum.first_failed_line,

@@ -96,12 +96,16 @@ typedef struct {
     double wall_ms;                    /* the whole script */
 } ward_run_summary;
 
+#define WARD_RUN_MAX_PARALLEL 64
+
 /* Runs a session script against the node at sock (node: the --node
- * argument, for @NAME lines) without printing its results. Returns 0 when
- * every line succeeded, 1 when one failed (*sum says which), or the exit
- * status of a script that cannot be read or parsed (after printing one
- * `ward: error: ...` line). */
-int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, const char *script);
+ * argument, for @NAME lines) without printing its results, up to
+ * `parallel` lines at once (1: in order, one after the other). Returns 0
+ * when every line succeeded, 1 when one failed (*sum says which), or the
+ * exit status of a script that cannot be read or parsed (after printing
+ * one `ward: error: ...` line). */
+int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, const char *script,
+                    unsigned parallel);
 
 /* ward --node X run SCRIPT [--stop-on-error]: node is the --node argument,
  * sock its control socket; argv holds the arguments after `run` with

@@ -187,6 +187,13 @@ typedef struct {
     uint8_t data[];
 } wreq;
 
+/* A frame the core asked to send, held until the end of its action list. */
+typedef struct {
+    uint64_t conn;
+    const uint8_t *data;
+    size_t len;
+} pend_send;
+
 struct ward_driver {
     uv_loop_t loop;
     int loop_init;
@@ -197,6 +204,10 @@ struct ward_driver {
     int rng_init;
     ward_core *core;
     ward_actions acts;
+    pend_send *pend;               /* sends of the action list being run */
+    size_t n_pend, cap_pend;
+    uv_buf_t *iov;                 /* scratch for one connection's frames */
+    size_t cap_iov;
     uint8_t priv[WARD_KEY_BYTES];
     ward_policy policy;  /* from DIR/policy when present */
     int has_policy;
@@ -633,7 +644,12 @@ static void on_conn_written(uv_write_t *req, int status) {
     if (status < 0 && status != UV_ECANCELED && !c->closing) conn_fail(c, status, "write");
 }
 
-static void conn_write(dconn *c, const uint8_t *data, size_t len) {
+/* Writes frames to a peer, in order, with as few system calls as the
+ * socket allows: one writev when nothing is queued, and one queued request
+ * with a copy of whatever did not fit. */
+static void conn_writev(dconn *c, uv_buf_t *bufs, size_t n) {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) len += bufs[i].len;
     if (len == 0) return;
     size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
     if (queued > WRITE_QUEUE_MAX) {
@@ -647,29 +663,70 @@ static void conn_write(dconn *c, const uint8_t *data, size_t len) {
      * spares a request, a copy and the poll-for-writable round per frame.
      * libuv refuses (UV_EAGAIN) while earlier writes are queued, so the
      * order of the stream is kept. */
+    size_t skip = 0; /* bytes already written */
     if (queued == 0) {
-        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (n > 0) {
-            data += n;
-            len -= (size_t)n;
-            if (len == 0) return;
-        }
+        int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)(n < 1024 ? n : 1024));
+        if (w > 0) skip = (size_t)w;
+        if (skip == len) return;
     }
-    wreq *w = malloc(sizeof *w + len);
+    wreq *w = malloc(sizeof *w + (len - skip));
     if (!w) {
         dlog(c->d, WARD_LOG_ERROR, "out of memory for a write");
         conn_close(c, 1, 0);
         return;
     }
-    memcpy(w->data, data, len);
-    w->buf = uv_buf_init((char *)w->data, (unsigned)len);
+    size_t off = 0, pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t bl = bufs[i].len, from = 0;
+        if (pos + bl <= skip) {
+            pos += bl;
+            continue;
+        }
+        if (pos < skip) from = skip - pos;
+        memcpy(w->data + off, bufs[i].base + from, bl - from);
+        off += bl - from;
+        pos += bl;
+    }
+    w->buf = uv_buf_init((char *)w->data, (unsigned)off);
     w->req.data = w;
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_conn_written);
     if (rc != 0) {
         free(w);
         conn_fail(c, rc, "write");
     }
+}
+
+/* Sends the frames held since the action list began, one writev per
+ * connection (a session's messages to one peer, or many sessions' in a
+ * busy node, leave together). */
+static void flush_sends(ward_driver *d) {
+    for (size_t i = 0; i < d->n_pend; i++) {
+        uint64_t id = d->pend[i].conn;
+        if (id == 0) continue;
+        size_t m = 0;
+        for (size_t j = i; j < d->n_pend; j++) {
+            if (d->pend[j].conn != id) continue;
+            d->iov[m++] = uv_buf_init((char *)d->pend[j].data, (unsigned)d->pend[j].len);
+            d->pend[j].conn = 0;
+        }
+        dconn *c = idmap_get(&d->conns, id);
+        if (c && c->connected && !c->closing) conn_writev(c, d->iov, m);
+    }
+    d->n_pend = 0;
+}
+
+static int hold_send(ward_driver *d, uint64_t conn, const uint8_t *data, size_t len) {
+    if (d->n_pend == d->cap_pend) {
+        size_t cap = d->cap_pend ? 2 * d->cap_pend : 64;
+        pend_send *p = realloc(d->pend, cap * sizeof *p);
+        uv_buf_t *v = realloc(d->iov, cap * sizeof *v);
+        if (p) d->pend = p;
+        if (v) d->iov = v;
+        if (!p || !v) return -1;
+        d->cap_pend = d->cap_iov = cap;
+    }
+    d->pend[d->n_pend++] = (pend_send){conn, data, len};
+    return 0;
 }
 
 static void on_peer_connection(uv_stream_t *server, int status) {
@@ -944,9 +1001,15 @@ static void run_actions(ward_driver *d) {
             break;
         case WARD_ACT_SEND:
             c = idmap_get(&d->conns, a->conn);
-            if (c && c->connected && !c->closing) conn_write(c, a->data, a->len);
+            if (c && c->connected && !c->closing && a->len > 0 &&
+                hold_send(d, a->conn, a->data, a->len) != 0) {
+                flush_sends(d);
+                uv_buf_t b = uv_buf_init((char *)a->data, (unsigned)a->len);
+                conn_writev(c, &b, 1);
+            }
             break;
         case WARD_ACT_CLOSE:
+            flush_sends(d);
             c = idmap_get(&d->conns, a->conn);
             if (c) conn_close(c, 0, 1);
             break;
@@ -968,6 +1031,7 @@ static void run_actions(ward_driver *d) {
             log_emit(d, a->level, a->text ? a->text : "", 1);
             break;
         case WARD_ACT_STOP:
+            flush_sends(d);
             finish(d);
             break;
         default:
@@ -975,6 +1039,7 @@ static void run_actions(ward_driver *d) {
             break;
         }
     }
+    flush_sends(d);
     ward_actions_reset(&d->acts);
 }
 
@@ -1495,6 +1560,10 @@ void ward_driver_free(ward_driver *d) {
         free(q);
     }
     ward_actions_free(&d->acts);
+    free(d->pend);
+    free(d->iov);
+    d->pend = NULL;
+    d->iov = NULL;
     ward_core_free(d->core);
     /* Closing the store checkpoints, which flushes the log as well. */
     ward_store_close(&d->store);

@@ -166,6 +166,20 @@ for i, (r, w, p) in enumerate(zip(res["results"], want, parties)):
 print("showcase: 7 results equal their plaintext answers")
 EOF
 
+# The same script with four lines in flight: the same results, in script order.
+run "$ward" --node "$city/transport" run "$script" --json --parallel 4
+check "run showcase --parallel 4 exits 0 ($(head -c 300 "$tmp/err"))" [ "$rc" -eq 0 ]
+check "--parallel 4 gives the sequential results in script order" python3 - "$tmp/out" "$tmp/showcase.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["failed"] == 0 and len(a["results"]) == len(b["results"]) == 7, a
+for x, y in zip(a["results"], b["results"]):
+    assert (x["line"], x["label"], x["value"], x["groups"], x["parties"]) == \
+           (y["line"], y["label"], y["value"], y["groups"], y["parties"]), (x, y)
+EOF
+run "$ward" --node "$city/transport" run "$script" --parallel 0
+check "--parallel 0 is a usage error" [ "$rc" -eq 2 ]
+
 # ---- group-by keys: a column, compound keys, buckets, dates; union or declared ----------------
 pk=parking-aarhus,parking-north,parking-south
 run "$ward" --node "$city/parking-north" histogram parking.lot --group-by lot --parties $pk --exact --json
@@ -306,6 +320,14 @@ check "the failure is on stderr with the script's line" grep -q "^ward: error: 1
 run "$ward" --node "$city/transport" run "$tmp/failing.ward" --stop-on-error
 check "--stop-on-error exits 1" [ "$rc" -eq 1 ]
 check "--stop-on-error stops after the failing line" grep -q '^3 computations in .* 1 done, 1 failed, 1 not run' "$tmp/out"
+run "$ward" --node "$city/transport" run "$tmp/failing.ward" --json --parallel 3
+check "--parallel 3 reports the failing line in order, the others ran" python3 - "$tmp/out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["results"]
+assert d["failed"] == 1 and d["not_run"] == 0 and [x["line"] for x in r] == [1, 2, 4], d
+assert "error" in r[1] and r[0]["value"] > 0 and r[2]["value"] > 0, r
+EOF
 
 # ---- down, and up again on the same directory ------------------------------------------------
 pids=""
