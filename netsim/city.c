@@ -467,8 +467,8 @@ int ward_city_answer_query(const ward_city *city, ward_city_answer *out, const w
     out->grouped = key != KEY_NONE;
     out->n_groups = ng;
     for (size_t g = 0; g < ng; g++) {
-        if (key == KEY_DATE) snprintf(out->label[g], sizeof out->label[g], "%s", t->dates[g]);
-        else snprintf(out->label[g], sizeof out->label[g], "%zu", g);
+        if (key == KEY_DATE) memcpy(out->label[g], t->dates[g], sizeof t->dates[g]);
+        else snprintf(out->label[g], sizeof out->label[g], "%u", (unsigned)(g & 0xff));
         /* A date is a group only where some party has a row of it (the
          * union of keys of an exact result); hours and weekdays are a
          * declared domain, every group present. */

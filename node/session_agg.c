@@ -938,8 +938,8 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
     int is_mean = s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
     int is_count = s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ||
                    s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM;
-    double *vals = calloc(s->groups, sizeof *vals);
-    int *present = calloc(s->groups, sizeof *present);
+    double *vals = calloc(s->groups + 1, sizeof *vals);
+    int *present = calloc(s->groups + 1, sizeof *present);
     if (!vals || !present) {
         free(vals);
         free(present);
@@ -1004,8 +1004,8 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
             if (present[0]) res.value = &value;
         } else {
             res.grouped = 1;
-            gv = calloc(s->groups, sizeof *gv);
-            gp = calloc(s->groups, sizeof *gp);
+            gv = calloc(s->groups + 1, sizeof *gv);
+            gp = calloc(s->groups + 1, sizeof *gp);
             size_t k = 0;
             for (size_t g = 0; gv && gp && g < s->groups; g++) {
                 if (!present[g]) continue;
@@ -1682,7 +1682,8 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
             return;
         }
         if (s->open) {
-            if (e->commit->n_keys == 0 || !keys_ok(e->commit->keys, e->commit->n_keys, 1)) {
+            /* No keys at all is an answer too: no party has a row. */
+            if (!keys_ok(e->commit->keys, e->commit->n_keys, 1)) {
                 fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                              "commit from %s has a malformed key list", pname);
                 return;
@@ -1698,7 +1699,7 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
         const Ward__Wire__Shares *sh = e->shares;
         if (s->open && s->phase == PHASE_PROPOSED && !s->acc_share && e->round == ROUND_SHARES &&
             s->in_committee[s->me] && sh->field == WARD__WIRE__FIELD__FIELD_P61 &&
-            sh->n_elements > 0 && sh->n_elements <= 2 * (size_t)WARD_AGG_MAX_GROUPS) {
+            sh->n_elements <= 2 * (size_t)WARD_AGG_MAX_GROUPS) {
             /* Open groups: the vector's length comes with the COMMIT, which
              * this share overtook; it waits (settle_open). */
             if (!s->early) {
@@ -1713,9 +1714,9 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
                 }
             }
             if (s->early[p]) return; /* duplicate */
-            s->early[p] = malloc(sh->n_elements * sizeof **s->early);
+            s->early[p] = malloc(sh->n_elements ? sh->n_elements * sizeof **s->early : 1);
             if (!s->early[p]) return;
-            memcpy(s->early[p], sh->elements, sh->n_elements * sizeof **s->early);
+            if (sh->n_elements) memcpy(s->early[p], sh->elements, sh->n_elements * sizeof **s->early);
             s->early_len[p] = sh->n_elements;
             return;
         }

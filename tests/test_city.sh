@@ -260,6 +260,8 @@ r = load(6)
 assert list(r["groups"]) == [str(v) for v in range(-50, 501, 25)], list(r["groups"])
 print("group-by: 6 results check out")
 EOF
+run "$ward" --node "$city/parking-north" count parking --group-by lot --where 'occupied < -100' --parties $pk --exact --json
+check "an exact group-by that no row matches gives no groups" python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["groups"] == {} and r["value"] is None, r' "$tmp/out"
 run "$ward" --node "$city/parking-north" histogram parking.lot --group-by lot --parties $pk
 check "a private group-by without a declared domain is refused (exit 1)" [ "$rc" -eq 1 ]
 check "the refusal says the groups must be declared" grep -q "declared domain, never from the data" "$tmp/err"
