@@ -13,7 +13,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 MESON_OPTS ?=
 BENCHES = field noise dp gc ot sim agg
-FUZZERS = noise_read envelope frame circuit csv roster where conf ot scenario
+FUZZERS = noise_read envelope frame circuit csv roster where conf ot scenario ldp_report
 SOAK_SEEDS ?= 10000
 WARD = $(BUILD)/ward
 

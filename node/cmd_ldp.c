@@ -18,11 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "error.h"
 #include "ldp.h"
+#include "ldp_report.h"
+#include "audit.h"
+#include "conf.h"
+#include "store.h"
+#include "store_ldp.h"
 #include "rng.h"
 
 enum { M_NONE, M_RR, M_OUE, M_OLH, M_PLANAR };
@@ -298,39 +306,22 @@ static int cmd_estimate(const ldp_opts *o) {
     ssize_t len;
     unsigned long lineno = 0;
     int status = rc == WARD_OK ? 0 : 1;
+    ward_ldp_format fmt;
+    if (status == 0 && ward_ldp_format_init(&fmt, to_mech(o->mech), o->eps, d) != WARD_OK)
+        status = 1;
+    ward_ldp_report rep;
+    memset(&rep, 0, sizeof rep);
+    rep.bits = raw;
     while (status == 0 && (len = getline(&line, &cap, stdin)) >= 0) {
         lineno++;
         chomp(line, &len);
-        if (o->mech == M_RR) {
-            uint64_t y;
-            if (!parse_u64(line, &y) || y >= d) {
-                status = bad_line(lineno, "expected a report: an integer in [0, domain)");
-                break;
-            }
-            rc = ward_ldp_est_add_grr(&e, (uint32_t)y);
-        } else if (o->mech == M_OUE) {
-            if ((size_t)len != d) {
-                status = bad_line(lineno, "expected a report: --domain characters 0 or 1");
-                break;
-            }
-            for (uint32_t i = 0; i < d && status == 0; i++) {
-                if (line[i] != '0' && line[i] != '1')
-                    status = bad_line(lineno, "expected a report: --domain characters 0 or 1");
-                raw[i] = (uint8_t)(line[i] - '0');
-            }
-            if (status != 0) break;
-            rc = ward_ldp_est_add_oue(&e, raw, d);
-        } else {
-            char *comma = strchr(line, ',');
-            uint64_t s, y;
-            if (comma != NULL) *comma = '\0';
-            if (comma == NULL || !parse_u64(line, &s) || !parse_u64(comma + 1, &y) ||
-                y >= e.g) {
-                status = bad_line(lineno, "expected a report: SEED,VALUE with VALUE < g");
-                break;
-            }
-            rc = ward_ldp_est_add_olh(&e, s, (uint32_t)y);
+        const char *why = NULL;
+        rc = ward_ldp_report_parse(&rep, &why, &fmt, line, (size_t)len);
+        if (rc != WARD_OK) {
+            status = bad_line(lineno, why && why[0] ? why : ward_strerror(rc));
+            break;
         }
+        rc = ward_ldp_report_add(&e, &fmt, &rep);
         if (rc != WARD_OK) status = bad_line(lineno, ward_strerror(rc));
     }
     free(line);
@@ -380,4 +371,255 @@ int ward_cmd_ldp(int argc, char **argv) {
         return 2;
     }
     return cmd_estimate(&o);
+}
+
+/* ---- the node side: report tables in the node's store ---------------------------- */
+
+int ward_ldp_is_node_command(int argc, char **argv) {
+    if (argc < 3 || strcmp(argv[0], "--node") != 0) return 0;
+    if (strcmp(argv[2], "ldp-estimate") == 0) return 1;
+    if (strcmp(argv[2], "import") != 0) return 0;
+    for (int i = 3; i < argc; i++)
+        if (strcmp(argv[i], "--ldp-reports") == 0) return 1;
+    return 0;
+}
+
+static void json_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+/* Opens the database of the node directory `node` (its node.conf's db).
+ * Refuses a control socket and a directory without node.conf; a node that
+ * never ran has no database yet, and gets it here as it would at start. */
+static int open_node_store(ward_store *st, const char *node) {
+    struct stat sb;
+    char conf_path[WARD_CONF_PATH_MAX + 16];
+    if (stat(node, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "ward: error: %s: local-DP report commands need the node directory "
+                        "(they open its database), not a control socket\n", node);
+        return 1;
+    }
+    snprintf(conf_path, sizeof conf_path, "%s/node.conf", node);
+    static ward_conf conf;
+    ward_conf_error err;
+    int rc = ward_conf_load(&conf, &err, conf_path);
+    if (rc != WARD_OK) {
+        if (err.line) fprintf(stderr, "ward: error: %s:%zu: %s\n", conf_path, err.line, err.reason);
+        else fprintf(stderr, "ward: error: %s: %s\n", conf_path, err.reason);
+        return 1;
+    }
+    memset(st, 0, sizeof *st);
+    rc = ward_store_open(st, conf.db);
+    if (rc != WARD_OK) {
+        fprintf(stderr, "ward: error: %s: %s\n", conf.db, ward_store_errmsg(st)[0]
+                                                          ? ward_store_errmsg(st)
+                                                          : ward_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int node_import(const char *node, int json, int argc, char **argv) {
+    const char *table = NULL, *file = NULL;
+    ward_ldp_mech mech = 0;
+    double eps = 0.0;
+    uint64_t d = 0;
+    int have_mech = 0, have_d = 0;
+    ward_sensitivity sens = WARD_SENSITIVITY_DEFAULT;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strncmp(a, "--", 2) == 0 && v == NULL) {
+            fprintf(stderr, "ward: error: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "--ldp-reports") == 0) {
+            if (ward_ldp_mech_parse(&mech, v) != WARD_OK) {
+                fprintf(stderr, "ward: error: --ldp-reports must be rr, oue or olh, not '%s'\n", v);
+                return 2;
+            }
+            have_mech = 1;
+            i++;
+        } else if (strcmp(a, "--epsilon") == 0) {
+            if (!parse_double(v, &eps) || !(eps > 0.0) || eps > WARD_LDP_MAX_EPSILON) {
+                fprintf(stderr, "ward: error: --epsilon must be in (0, %g]\n", WARD_LDP_MAX_EPSILON);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--domain") == 0) {
+            if (!parse_u64(v, &d) || d < 2 || d > WARD_LDP_MAX_DOMAIN) {
+                fprintf(stderr, "ward: error: --domain must be an integer in [2, %" PRIu32 "]\n",
+                        WARD_LDP_MAX_DOMAIN);
+                return 2;
+            }
+            have_d = 1;
+            i++;
+        } else if (strcmp(a, "--sensitivity") == 0) {
+            if (ward_sensitivity_parse(&sens, v) != WARD_OK) {
+                fprintf(stderr, "ward: error: --sensitivity must be high, medium or low, not '%s'\n",
+                        v);
+                return 2;
+            }
+            i++;
+        } else if (strncmp(a, "--", 2) == 0) {
+            fprintf(stderr, "ward: error: unknown option '%s' for an import of local-DP reports\n",
+                    a);
+            return 2;
+        } else if (!table) {
+            table = a;
+        } else if (!file) {
+            file = a;
+        } else {
+            fprintf(stderr, "ward: error: unexpected argument '%s' for import\n", a);
+            return 2;
+        }
+    }
+    if (!table || !file || !have_mech || eps == 0.0 || !have_d) {
+        fprintf(stderr, "ward: error: usage: ward --node DIR import TABLE FILE --ldp-reports "
+                        "rr|oue|olh --epsilon E --domain D [--sensitivity high|medium|low]\n");
+        return 2;
+    }
+    ward_store st;
+    if (open_node_store(&st, node)) return 1;
+    int64_t now = now_ms();
+    ward_import_report rep;
+    memset(&rep, 0, sizeof rep);
+    int rc = ward_store_begin(&st);
+    if (rc == WARD_OK)
+        rc = ward_store_ldp_import(&st, &rep, table, file, mech, eps, (uint32_t)d, sens, now);
+    else
+        snprintf(rep.message, sizeof rep.message, "database: %s", ward_store_errmsg(&st));
+    if (rc == WARD_OK) {
+        char details[400];
+        snprintf(details, sizeof details,
+                 "{\"table\":\"%s\",\"rows\":%" PRIu64 ",\"created\":%s,\"ldp\":{\"mech\":\"%s\","
+                 "\"epsilon\":%.17g,\"domain\":%" PRIu64 "}}",
+                 table, rep.rows_imported, rep.created ? "true" : "false", ward_ldp_mech_name(mech),
+                 eps, d);
+        rc = ward_audit_append(&st, NULL, NULL, now, "import", "", details);
+        if (rc != WARD_OK)
+            snprintf(rep.message, sizeof rep.message, "recording the import in the audit log "
+                     "failed: %s", ward_store_errmsg(&st));
+        if (rc == WARD_OK) rc = ward_store_commit(&st);
+        if (rc != WARD_OK && !rep.message[0])
+            snprintf(rep.message, sizeof rep.message, "database: %s", ward_store_errmsg(&st));
+    }
+    if (rc != WARD_OK && ward_store_in_transaction(&st)) (void)ward_store_rollback(&st);
+    ward_store_close(&st);
+    if (rc != WARD_OK) {
+        /* As a CSV import reports it (node/core.c): FILE:LINE: REASON. */
+        if (rep.error_count > 0 && rep.errors[0].line > 0)
+            fprintf(stderr, "ward: error: %s:%" PRIu64 ": %s (%" PRIu64 " error%s; nothing "
+                            "imported)\n", file, rep.errors[0].line, rep.errors[0].reason,
+                    rep.error_count, rep.error_count == 1 ? "" : "s");
+        else
+            fprintf(stderr, "ward: error: %s; nothing imported\n",
+                    rep.message[0] ? rep.message : ward_strerror(rc));
+        return 1;
+    }
+    if (json) {
+        printf("{\"table\": ");
+        json_str(table);
+        printf(", \"rows\": %" PRIu64 ", \"rows_total\": %" PRIu64 ", \"created\": %s, "
+               "\"mech\": \"%s\", \"epsilon\": %.17g, \"domain\": %" PRIu64 "}\n",
+               rep.rows_imported, rep.rows_total, rep.created ? "true" : "false",
+               ward_ldp_mech_name(mech), eps, d);
+    } else {
+        printf("imported %" PRIu64 " %s report%s into %s (epsilon %g, domain %" PRIu64
+               "; %" PRIu64 " in all)\n",
+               rep.rows_imported, ward_ldp_mech_name(mech), rep.rows_imported == 1 ? "" : "s",
+               table, eps, d, rep.rows_total);
+    }
+    return 0;
+}
+
+static int node_estimate(const char *node, int json, int argc, char **argv) {
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf(stderr, "ward: error: usage: ward --node DIR ldp-estimate TABLE [--json]\n");
+        return 2;
+    }
+    const char *table = argv[0];
+    ward_store st;
+    if (open_node_store(&st, node)) return 1;
+    ward_ldp_table_info info;
+    int rc = ward_store_ldp_info(&st, &info, table);
+    if (rc != WARD_OK) {
+        fprintf(stderr, "ward: error: %s\n", ward_store_errmsg(&st));
+        ward_store_close(&st);
+        return 1;
+    }
+    uint64_t *counts = calloc(info.domain, sizeof *counts);
+    double *est = calloc(info.domain, sizeof *est);
+    double *sd = calloc(info.domain, sizeof *sd);
+    ward_ldp_est e;
+    double var = 0.0;
+    rc = counts && est && sd ? WARD_OK : WARD_ENOMEM;
+    if (rc == WARD_OK) rc = ward_ldp_est_init(&e, counts, info.domain, info.mech, info.epsilon);
+    if (rc == WARD_OK) rc = ward_store_ldp_counts(&st, &e, table);
+    if (rc == WARD_OK) rc = ward_ldp_est_finish(&e, est, info.domain);
+    if (rc == WARD_OK) rc = ward_ldp_variance(&var, info.mech, info.epsilon, info.domain, e.n);
+    /* Each value's own standard deviation: the exact variance at its
+     * estimated count, clipped to [0, n] (a plug-in estimate). */
+    for (uint32_t v = 0; rc == WARD_OK && v < info.domain; v++) {
+        double f = est[v] < 0 ? 0 : est[v] > (double)e.n ? (double)e.n : est[v], vv;
+        rc = ward_ldp_variance_at(&vv, info.mech, info.epsilon, info.domain, e.n, f);
+        sd[v] = rc == WARD_OK ? sqrt(vv) : 0;
+    }
+    if (rc != WARD_OK) {
+        fprintf(stderr, "ward: error: %s: %s\n", table,
+                rc == WARD_EPARSE || rc == WARD_EIO ? ward_store_errmsg(&st) : ward_strerror(rc));
+    } else if (json) {
+        printf("{\"table\": ");
+        json_str(table);
+        printf(", \"mech\": \"%s\", \"epsilon\": %.17g, \"domain\": %" PRIu32 ", \"n\": %" PRIu64
+               ", \"estimates\": [",
+               ward_ldp_mech_name(info.mech), info.epsilon, info.domain, e.n);
+        for (uint32_t v = 0; v < info.domain; v++) printf("%s%.6f", v ? ", " : "", est[v]);
+        printf("], \"stddev\": [");
+        for (uint32_t v = 0; v < info.domain; v++) printf("%s%.6f", v ? ", " : "", sd[v]);
+        printf("], \"variance\": %.6f}\n", var);
+    } else {
+        printf("# %s: %" PRIu64 " %s reports, epsilon %g, domain %" PRIu32
+               "; VALUE ESTIMATE STDDEV (sd at zero count %.3f)\n",
+               table, e.n, ward_ldp_mech_name(info.mech), info.epsilon, info.domain, sqrt(var));
+        for (uint32_t v = 0; v < info.domain; v++)
+            printf("%" PRIu32 " %.3f %.3f\n", v, est[v], sd[v]);
+    }
+    free(counts);
+    free(est);
+    free(sd);
+    ward_store_close(&st);
+    return rc == WARD_OK ? 0 : 1;
+}
+
+int ward_cmd_ldp_node(int argc, char **argv) {
+    if (!ward_ldp_is_node_command(argc, argv)) return 2;
+    const char *node = argv[1];
+    int json = 0, n = 0;
+    char **rest = calloc((size_t)argc, sizeof *rest);
+    if (!rest) {
+        fputs("ward: error: out of memory\n", stderr);
+        return 1;
+    }
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = 1;
+        else rest[n++] = argv[i];
+    }
+    int ex = strcmp(argv[2], "import") == 0 ? node_import(node, json, n, rest)
+                                            : node_estimate(node, json, n, rest);
+    free(rest);
+    return ex;
 }

@@ -7,6 +7,7 @@
 #include "bench.h"
 #include "bench_sim.h"
 #include "cmd_circuit.h"
+#include "cmd_eval.h"
 #include "cmd_ldp.h"
 #include "cmd_node.h"
 #include "cmd_sim_run.h"
@@ -45,6 +46,10 @@ static void usage(FILE *out) {
           "           [--epsilon E] [--delta D] [--exact] [--json]\n"
           "                                talk to the node X (a node directory or its\n"
           "                                control socket)\n"
+          "  --node DIR import TABLE FILE --ldp-reports rr|oue|olh --epsilon E --domain D\n"
+          "                                store citizens' local-DP reports as a table\n"
+          "  --node DIR ldp-estimate TABLE [--json]\n"
+          "                                per-value frequency estimates and their sd\n"
           "  --node X run SCRIPT [--json] [--stop-on-error]\n"
           "                                a session script: one joint computation per\n"
           "                                line (docs/session-scripts.md)\n"
@@ -59,6 +64,10 @@ static void usage(FILE *out) {
           "                                stdin, one perturbed report per line on stdout\n"
           "  ldp estimate --mech rr|oue|olh --epsilon E --domain D [--json]\n"
           "                                frequency estimates from reports on stdin\n"
+          "  eval utility [--json] [--epsilon E | --exact] [--trials N] [--seed S]\n"
+          "      [--split allocator|even] [--queries NAME,...] [--curve [E,...]]\n"
+          "                                utility of private releases for the demo\n"
+          "                                city's analyst queries (docs/privacy.md)\n"
           "  bench NAME [--json] [--quick] run one benchmark (ward bench --list)\n"
           "  version                       print the version\n"
           "  help                          this text\n",
@@ -120,6 +129,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "selftest") == 0) return cmd_selftest(argc - 2, argv + 2);
     if (strcmp(cmd, "circuit") == 0) return ward_cmd_circuit(argc - 2, argv + 2);
     if (strcmp(cmd, "ldp") == 0) return ward_cmd_ldp(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0) return ward_cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) {
         /* netsim/ sits above node/, so its benchmark is registered here. */
         ward_bench_register("sim", ward_bench_sim, "a simulated 100-node city running 50 sessions");
@@ -130,6 +140,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "sim") == 0 && argc >= 3 && strcmp(argv[2], "run") == 0)
         return ward_cmd_sim_run(argc - 3, argv + 3);
     if (strcmp(cmd, "sim") == 0) return ward_cmd_sim(argc - 2, argv + 2);
+    if (strcmp(cmd, "--node") == 0 && ward_ldp_is_node_command(argc - 1, argv + 1))
+        return ward_cmd_ldp_node(argc - 1, argv + 1);
     if (strcmp(cmd, "--node") == 0) return ward_cmd_ctl(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("ward %s\n", WARD_VERSION);

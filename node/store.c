@@ -11,6 +11,7 @@
 #include "csv.h"
 #include "error.h"
 #include "fixedpoint.h"
+#include "store_ldp.h"
 
 /* "ward" in ASCII: marks a database as ward's (PRAGMA application_id). */
 #define WARD_APPLICATION_ID 0x77617264
@@ -1752,7 +1753,14 @@ int ward_store_import(ward_store *st, ward_import_report *report, const char *ta
     rc = ward_store_table_info(st, &c.existing, table);
     if (rc == WARD_OK) {
         c.exists = 1;
-        if (c.sensitivity != WARD_SENSITIVITY_DEFAULT && c.sensitivity != c.existing.sensitivity) {
+        if (ward_store_ldp_is_report_table(st, table)) {
+            /* Local-DP reports come in through ward_store_ldp_import only
+             * (store_ldp.h), which checks every report. */
+            add_error(&c, WARD_ESTATE, 0, NULL,
+                      "table '%s' holds local-DP reports; import them with --ldp-reports", table);
+            rc = WARD_ESTATE;
+        } else if (c.sensitivity != WARD_SENSITIVITY_DEFAULT &&
+                   c.sensitivity != c.existing.sensitivity) {
             add_error(&c, WARD_ESTATE, 0, NULL,
                       "table '%s' is in class %s; an import cannot move it to %s", table,
                       ward_sensitivity_name(c.existing.sensitivity),
