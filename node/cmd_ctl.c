@@ -880,6 +880,84 @@ static int do_aggregate(const char *sock, int json, const char *op_name, int arg
     return ex;
 }
 
+/* ---- garbled circuits ------------------------------------------------------------ */
+
+static int do_gc(const char *sock, int json, int argc, char **argv) {
+    const char *peer = NULL, *session = NULL, *circuit = NULL;
+    Ward__Control__GcRole role = WARD__CONTROL__GC_ROLE__GC_ROLE_AUTO;
+    char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+    size_t n_inputs = 0;
+    if (!inputs) {
+        fputs("ward: error: out of memory\n", stderr);
+        return 1;
+    }
+    int ex = 0;
+    for (int i = 0; i < argc && !ex; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (strcmp(a, "--peer") == 0 && has) peer = argv[++i];
+        else if (strcmp(a, "--session") == 0 && has) session = argv[++i];
+        else if (strcmp(a, "--circuit") == 0 && has) circuit = argv[++i];
+        else if (strcmp(a, "--input") == 0 && has) inputs[n_inputs++] = argv[++i];
+        else if (strcmp(a, "--role") == 0 && has) {
+            const char *v = argv[++i];
+            if (strcmp(v, "garbler") == 0) role = WARD__CONTROL__GC_ROLE__GC_ROLE_GARBLER;
+            else if (strcmp(v, "evaluator") == 0) role = WARD__CONTROL__GC_ROLE__GC_ROLE_EVALUATOR;
+            else if (strcmp(v, "auto") == 0) role = WARD__CONTROL__GC_ROLE__GC_ROLE_AUTO;
+            else ex = usage("--role must be garbler or evaluator, not '%s'", v);
+        } else if (a[0] == '-' && a[1] == '-') {
+            ex = usage("unknown option '%s' for gc%s", a, has ? "" : " (or it needs a value)");
+        } else {
+            ex = usage("unexpected argument '%s' for gc", a);
+        }
+    }
+    if (!ex && (!peer || !session || !circuit))
+        ex = usage("usage: ward --node X gc --peer NAME --session NAME --circuit FILE --input HEX "
+                   "[--input HEX ...] [--role garbler|evaluator] [--json]");
+    char abs[PATH_MAX];
+    if (!ex && !realpath(circuit, abs)) {
+        fprintf(stderr, "ward: error: %s: %s\n", circuit, strerror(errno));
+        ex = 1;
+    }
+    if (ex) {
+        free(inputs);
+        return ex;
+    }
+    Ward__Control__Request req;
+    Ward__Control__GcRequest gr;
+    ward__control__request__init(&req);
+    ward__control__gc_request__init(&gr);
+    gr.peer = (char *)peer;
+    gr.session = (char *)session;
+    gr.circuit_path = abs;
+    gr.n_inputs = n_inputs;
+    gr.inputs = inputs;
+    gr.role = role;
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_GC;
+    req.gc = &gr;
+    Ward__Control__Response *r;
+    ex = call(&r, sock, &req);
+    free(inputs);
+    if (ex) return ex;
+    if (r->result_case != WARD__CONTROL__RESPONSE__RESULT_GC) return wrong_result(r);
+    const Ward__Control__GcResult *x = r->gc;
+    if (json) {
+        printf("{\"output\": \"");
+        for (size_t i = 0; i < x->n_outputs; i++) printf("%s%s", i ? " " : "", x->outputs[i]);
+        printf("\", \"and_gates\": %" PRIu64 ", \"bytes_sent\": %" PRIu64 ", \"latency_ms\": ",
+               x->and_gates, x->bytes_sent);
+        j_num(stdout, x->latency_ms);
+        printf(", \"session\": ");
+        j_str(stdout, x->session);
+        printf(", \"base_ots\": %s, \"role\": \"%s\"}\n", x->base_ots ? "true" : "false",
+               x->garbler ? "garbler" : "evaluator");
+    } else {
+        for (size_t i = 0; i < x->n_outputs; i++) printf("%s\n", x->outputs[i]);
+    }
+    ward__control__response__free_unpacked(r, NULL);
+    return 0;
+}
+
 static const char ctl_usage[] =
     "usage: ward --node X COMMAND [--json]   (X: a node directory or its control socket)\n"
     "  status | peers | tables | budget\n"
@@ -890,6 +968,8 @@ static const char ctl_usage[] =
     "      weekday(COL), date(COL), bucket(COL, W), comma-separated; VALUES: a,b,c or LO..HI)\n"
     "      --parties LIST|all [--output LIST] [--epsilon E] [--delta D]\n"
     "      [--importance low|normal|high] [--exact]\n"
+    "  gc --peer NAME --session NAME --circuit FILE --input HEX [--input HEX ...]\n"
+    "      [--role garbler|evaluator]   (a two-party garbled circuit; both parties run it)\n"
     "  run SCRIPT [--stop-on-error]   (a session script, docs/session-scripts.md)\n";
 
 int ward_cmd_ctl(int argc, char **argv) {
@@ -937,6 +1017,8 @@ int ward_cmd_ctl(int argc, char **argv) {
         ex = do_import(sock, json, n, rest);
     } else if (ward_ctl_is_aggregate(cmd)) {
         ex = do_aggregate(sock, json, cmd, n, rest);
+    } else if (strcmp(cmd, "gc") == 0) {
+        ex = do_gc(sock, json, n, rest);
     } else if (strcmp(cmd, "run") == 0) {
         ex = ward_cmd_run(node, sock, json, n, rest);
     } else {

@@ -85,6 +85,8 @@ static void set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms) {
     x->at_ms = at_ms;
 }
 
+void core_set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms) { set_timer(out, timer, at_ms); }
+
 static void emit_send(ward_actions *out, uint64_t conn_id, uint8_t *data, size_t len) {
     ward_action *x = push_action(out, WARD_ACT_SEND);
     if (!x) {
@@ -184,6 +186,7 @@ static void drop_conn(ward_core *c, ward_actions *out, conn *k, int send_close, 
         core_log(c, out, WARD_LOG_INFO, "peer %s disconnected", peer_name(c, idx));
         agg_on_peer_lost(c, out, idx, now);
     }
+    if (idx >= 0 && idx != c->self && c->peers[idx].c == NULL) gc_on_peer_lost(c, out, idx, now);
 }
 
 /* Frames and sends bytes in the clear (preamble, handshake messages). */
@@ -415,7 +418,8 @@ static int on_frame(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, size
                              peer_name(c, k->peer), ward_strerror(rc));
                     keep = 0;
                 } else if (whole) {
-                    agg_on_envelope(c, out, k->peer, whole, now);
+                    if (!gc_on_envelope(c, out, k->peer, whole, now))
+                        agg_on_envelope(c, out, k->peer, whole, now);
                     ward_envelope_free(whole);
                     ward_reasm_clear(&p->reasm);
                     ward_reasm_init(&p->reasm, 0);
@@ -436,7 +440,7 @@ static int on_frame(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, size
                 pong.pong = &pg;
                 core_send_envelope(c, out, k->peer, &pong);
             } else if (e->kind != WARD__WIRE__KIND__KIND_PONG) {
-                agg_on_envelope(c, out, k->peer, e, now);
+                if (!gc_on_envelope(c, out, k->peer, e, now)) agg_on_envelope(c, out, k->peer, e, now);
             }
         } else {
             core_log(c, out, WARD_LOG_WARN, "peer %s sent an unexpected message; closing",
@@ -528,6 +532,7 @@ static void on_tick(ward_core *c, ward_actions *out, uint64_t now) {
         i++;
     }
     agg_on_tick(c, out, now);
+    gc_on_tick(c, out, now);
     if (!c->stopping) set_timer(out, TIMER_ID(TIMER_TICK, 0), now + CORE_TICK_MS);
 }
 
@@ -961,6 +966,9 @@ static void on_ctl_request(ward_core *c, ward_actions *out, uint64_t client, con
         case WARD__CONTROL__REQUEST__COMMAND_AGGREGATE:
             agg_start(c, out, client, req->id, req->aggregate, now);
             break;
+        case WARD__CONTROL__REQUEST__COMMAND_GC:
+            gc_start(c, out, client, req->id, req->gc, now);
+            break;
         case WARD__CONTROL__REQUEST__COMMAND_BUDGET: ctl_budget(c, out, client, req->id); break;
         case WARD__CONTROL__REQUEST__COMMAND_AUDIT:
             ctl_audit(c, out, client, req->id, req->audit);
@@ -1087,6 +1095,8 @@ int ward_core_handle(ward_core *c, ward_actions *out, const ward_core_event *ev,
                 p->reconnect_armed = 0;
                 if (!c->stopping && !p->c && !p->pending) begin_dial(c, out, p, now);
             }
+        } else if (TIMER_KIND(ev->timer) == TIMER_GC) {
+            gc_on_timer(c, out, TIMER_INDEX(ev->timer), now);
         }
         break;
     case WARD_EV_CTL_REQUEST:
@@ -1094,6 +1104,7 @@ int ward_core_handle(ward_core *c, ward_actions *out, const ward_core_event *ev,
         break;
     case WARD_EV_CTL_CLOSED:
         agg_on_client_closed(c, ev->client);
+        gc_on_client_closed(c, ev->client);
         break;
     case WARD_EV_TICK:
         break;
@@ -1107,6 +1118,7 @@ int ward_core_shutdown(ward_core *c, ward_actions *out, uint64_t now) {
     WARD_ARG_CHECK(c != NULL && out != NULL);
     if (c->stopping) return WARD_OK;
     agg_abort_all(c, out, "node shutting down", now);
+    gc_abort_all(c, out, "node shutting down", now);
     c->stopping = 1;
     while (c->n_conns > 0) {
         conn *k = c->conns[0];
@@ -1122,6 +1134,7 @@ int ward_core_shutdown(ward_core *c, ward_actions *out, uint64_t now) {
 void ward_core_free(ward_core *c) {
     if (!c) return;
     agg_free_all(c);
+    gc_free_all(c);
     while (c->n_conns > 0) free_conn(c, c->conns[0]);
     free(c->conns);
     if (c->peers)
@@ -1137,5 +1150,5 @@ void ward_core_get_stats(const ward_core *c, ward_core_stats *st) {
     st->peers_connected = 0;
     for (size_t i = 0; i < c->roster->n_members; i++)
         if ((long)i != c->self && c->peers[i].c) st->peers_connected++;
-    st->sessions_active = agg_active(c);
+    st->sessions_active = agg_active(c) + gc_active(c);
 }

@@ -127,7 +127,11 @@ enum {
     WARD_TEST_FAULT_SKIP_SHARE = 2,
     WARD_TEST_FAULT_HALT_AFTER_DEBIT = 3,
     WARD_TEST_FAULT_SKIP_DEBIT = 4,
-    WARD_TEST_FAULT_NOISE_OFF_BY_ONE = 5
+    WARD_TEST_FAULT_NOISE_OFF_BY_ONE = 5,
+    /* Garbled circuits (session_gc.c), as garbler: send the garbled tables
+     * 32 bytes short; send one input label too few. */
+    WARD_TEST_FAULT_GC_TRUNCATE = 6,
+    WARD_TEST_FAULT_GC_LABELS = 7
 };
 
 /* Creates a core. rng is borrowed and must outlive the core (the driver

@@ -17,7 +17,7 @@
 #define TIMER_KIND(t) ((t) >> 56)
 #define TIMER_INDEX(t) ((t) & ((1ULL << 56) - 1))
 #define TIMER_ID(kind, index) (((uint64_t)(kind) << 56) | (uint64_t)(index))
-enum { TIMER_RECONNECT = 1, TIMER_TICK = 2 };
+enum { TIMER_RECONNECT = 1, TIMER_TICK = 2, TIMER_GC = 3 };
 
 #define CORE_TICK_MS 250
 #define CORE_HANDSHAKE_TIMEOUT_MS 5000
@@ -59,6 +59,7 @@ typedef struct {
 } peer;
 
 struct agg_session;
+struct gc_state;
 
 struct ward_core {
     ward_core_config cfg;
@@ -78,6 +79,7 @@ struct ward_core {
     uint64_t started_ms;
     int stopping;
     ward_core_stats stats;
+    struct gc_state *gc;         /* garbled-circuit sessions and OT state (session_gc.c) */
     uint8_t scratch[WARD_FRAME_MAX];
 };
 
@@ -93,6 +95,8 @@ void core_reply(ward_core *c, ward_actions *out, uint64_t client,
 void core_reply_error(ward_core *c, ward_actions *out, uint64_t client, uint64_t id, int code,
                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int core_peer_connected(const ward_core *c, long idx);
+/* Arms (or re-arms) a one-shot timer. */
+void core_set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms);
 
 /* ---- privacy budget (session_agg.c) ---- */
 typedef struct {
@@ -117,5 +121,20 @@ void agg_on_client_closed(ward_core *c, uint64_t client);
 void agg_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
 void agg_free_all(ward_core *c);
 uint32_t agg_active(const ward_core *c);
+
+/* ---- garbled-circuit sessions (session_gc.c) ---- */
+void gc_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
+              const Ward__Control__GcRequest *req, uint64_t now_ms);
+/* Returns 1 when the envelope belonged to a gc session (a GC_DATA, a
+ * PROPOSE carrying a GcSpec, an ABORT of a gc session), else 0. */
+int gc_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
+                   uint64_t now_ms);
+void gc_on_timer(ward_core *c, ward_actions *out, uint64_t index, uint64_t now_ms);
+void gc_on_tick(ward_core *c, ward_actions *out, uint64_t now_ms);
+void gc_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now_ms);
+void gc_on_client_closed(ward_core *c, uint64_t client);
+void gc_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
+void gc_free_all(ward_core *c);
+uint32_t gc_active(const ward_core *c);
 
 #endif
