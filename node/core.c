@@ -87,6 +87,15 @@ static void set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms) {
 
 void core_set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms) { set_timer(out, timer, at_ms); }
 
+int core_push_job(ward_actions *out, uint64_t job, uint8_t *data, size_t len) {
+    ward_action *x = push_action(out, WARD_ACT_JOB);
+    if (!x) return WARD_ENOMEM;
+    x->job = job;
+    x->data = data;
+    x->len = len;
+    return WARD_OK;
+}
+
 static void emit_send(ward_actions *out, uint64_t conn_id, uint8_t *data, size_t len) {
     ward_action *x = push_action(out, WARD_ACT_SEND);
     if (!x) {
@@ -646,7 +655,7 @@ static Ward__Control__Sensitivity to_ctl_sensitivity(ward_sensitivity s) {
 }
 
 /* Fills protobuf columns from table info; arrays owned by the caller. */
-static int fill_columns(Ward__Control__Column ***out_cols, Ward__Control__Column **store_cols,
+int core_fill_columns(Ward__Control__Column ***out_cols, Ward__Control__Column **store_cols,
                         char (**types)[16], const ward_table_info *t) {
     Ward__Control__Column *cv = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *cv);
     Ward__Control__Column **cp = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *cp);
@@ -693,7 +702,7 @@ static void ctl_tables(ward_core *c, ward_actions *out, uint64_t client, uint64_
         tv[i].name = tabs[i].name;
         tv[i].sensitivity = to_ctl_sensitivity(tabs[i].sensitivity);
         tv[i].rows = tabs[i].rows;
-        if (fill_columns(&tv[i].columns, &colv[i], &types[i], &tabs[i]) != WARD_OK) {
+        if (core_fill_columns(&tv[i].columns, &colv[i], &types[i], &tabs[i]) != WARD_OK) {
             ok = 0;
             break;
         }
@@ -724,65 +733,6 @@ static void ctl_tables(ward_core *c, ward_actions *out, uint64_t client, uint64_
     free(colv);
     free(types);
     ward_store_tables_free(tabs, n);
-}
-
-static void ctl_import(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
-                       const Ward__Control__ImportRequest *req, uint64_t now) {
-    if (!c->store) {
-        core_reply_error(c, out, client, id, WARD_ENOTFOUND, "this node has no database");
-        return;
-    }
-    ward_import_options opt;
-    memset(&opt, 0, sizeof opt);
-    switch (req->sensitivity) {
-    case WARD__CONTROL__SENSITIVITY__SENSITIVITY_HIGH: opt.sensitivity = WARD_SENSITIVITY_HIGH; break;
-    case WARD__CONTROL__SENSITIVITY__SENSITIVITY_LOW: opt.sensitivity = WARD_SENSITIVITY_LOW; break;
-    case WARD__CONTROL__SENSITIVITY__SENSITIVITY_MEDIUM: opt.sensitivity = WARD_SENSITIVITY_MEDIUM; break;
-    default: opt.sensitivity = WARD_SENSITIVITY_DEFAULT; break;
-    }
-    opt.schema = req->schema && req->schema[0] ? req->schema : NULL;
-    opt.now_ms = (int64_t)now;
-    ward_import_report rep;
-    int rc = ward_store_import(c->store, &rep, req->table, req->path, &opt);
-    if (rc != WARD_OK) {
-        if (rep.error_count > 0 && rep.errors[0].line > 0)
-            core_reply_error(c, out, client, id, rc, "%s:%llu%s%s: %s (%llu error%s; nothing imported)",
-                             req->path, (unsigned long long)rep.errors[0].line,
-                             rep.errors[0].column[0] ? ": column " : "", rep.errors[0].column,
-                             rep.errors[0].reason, (unsigned long long)rep.error_count,
-                             rep.error_count == 1 ? "" : "s");
-        else
-            core_reply_error(c, out, client, id, rc, "import of %s into '%s' failed: %s; nothing imported",
-                             req->path, req->table,
-                             rep.error_count > 0 ? rep.errors[0].reason : ward_store_errmsg(c->store));
-        return;
-    }
-    core_log(c, out, WARD_LOG_INFO, "imported %llu rows into table %s", (unsigned long long)rep.rows_imported,
-             req->table);
-    char details[600];
-    snprintf(details, sizeof details, "{\"table\":\"%s\",\"rows\":%llu,\"created\":%s}", req->table,
-             (unsigned long long)rep.rows_imported, rep.created ? "true" : "false");
-    if (ward_audit_append(c->store, NULL, NULL, (int64_t)now, "import", "", details) != WARD_OK)
-        core_log(c, out, WARD_LOG_ERROR, "audit append failed after importing %s", req->table);
-    ward_table_info t;
-    Ward__Control__ImportResult res;
-    ward__control__import_result__init(&res);
-    res.table = req->table;
-    res.rows = rep.rows_imported;
-    Ward__Control__Column *cv = NULL;
-    char (*ty)[16] = NULL;
-    int have_info = ward_store_table_info(c->store, &t, req->table) == WARD_OK;
-    if (have_info && fill_columns(&res.columns, &cv, &ty, &t) == WARD_OK) res.n_columns = t.ncolumns;
-    Ward__Control__Response r;
-    ward__control__response__init(&r);
-    r.id = id;
-    r.result_case = WARD__CONTROL__RESPONSE__RESULT_IMPORT_TABLE;
-    r.import_table = &res;
-    core_reply(c, out, client, &r);
-    free(res.columns);
-    free(cv);
-    free(ty);
-    if (have_info) ward_table_info_clear(&t);
 }
 
 static void ctl_budget(ward_core *c, ward_actions *out, uint64_t client, uint64_t id) {
@@ -961,7 +911,7 @@ static void on_ctl_request(ward_core *c, ward_actions *out, uint64_t client, con
         case WARD__CONTROL__REQUEST__COMMAND_PEERS: ctl_peers(c, out, client, req->id); break;
         case WARD__CONTROL__REQUEST__COMMAND_TABLES: ctl_tables(c, out, client, req->id); break;
         case WARD__CONTROL__REQUEST__COMMAND_IMPORT_TABLE:
-            ctl_import(c, out, client, req->id, req->import_table, now);
+            core_import_start(c, out, client, req->id, req->import_table, now);
             break;
         case WARD__CONTROL__REQUEST__COMMAND_AGGREGATE:
             agg_start(c, out, client, req->id, req->aggregate, now);
@@ -1104,9 +1054,13 @@ int ward_core_handle(ward_core *c, ward_actions *out, const ward_core_event *ev,
         break;
     case WARD_EV_CTL_CLOSED:
         agg_on_client_closed(c, ev->client);
+        core_import_client_closed(c, ev->client);
         gc_on_client_closed(c, ev->client);
         break;
     case WARD_EV_TICK:
+        break;
+    case WARD_EV_JOB_DONE:
+        core_import_done(c, out, ev->job, ev->data, ev->len, now);
         break;
     default:
         return WARD_EINVAL;
@@ -1135,6 +1089,7 @@ void ward_core_free(ward_core *c) {
     if (!c) return;
     agg_free_all(c);
     gc_free_all(c);
+    core_import_free_all(c);
     while (c->n_conns > 0) free_conn(c, c->conns[0]);
     free(c->conns);
     if (c->peers)

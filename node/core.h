@@ -39,7 +39,8 @@ typedef enum {
     WARD_EV_TIMER,           /* timer: fired */
     WARD_EV_CTL_REQUEST,     /* client: one control request (control.proto bytes) */
     WARD_EV_CTL_CLOSED,      /* client: the control client went away */
-    WARD_EV_TICK             /* nothing happened; lets the core look at the time */
+    WARD_EV_TICK,            /* nothing happened; lets the core look at the time */
+    WARD_EV_JOB_DONE         /* job: a job the core asked for ended; data/len its result */
 } ward_event_kind;
 
 typedef struct {
@@ -47,6 +48,7 @@ typedef struct {
     uint64_t conn;           /* connection id */
     uint64_t timer;          /* timer id */
     uint64_t client;         /* control client id */
+    uint64_t job;            /* job id */
     const uint8_t *data;
     size_t len;
 } ward_core_event;
@@ -59,14 +61,17 @@ typedef enum {
     WARD_ACT_TIMER_CANCEL,   /* timer */
     WARD_ACT_CTL_REPLY,      /* client, data/len: one control response */
     WARD_ACT_LOG,            /* level, text: one log line */
-    WARD_ACT_STOP            /* the node asks its driver to shut down */
+    WARD_ACT_STOP,           /* the node asks its driver to shut down */
+    WARD_ACT_JOB             /* job, data/len: a job to run off the event loop (an
+                                ImportJob of control.proto: node/import_job.h), whose
+                                result comes back as WARD_EV_JOB_DONE */
 } ward_action_kind;
 
 enum { WARD_LOG_ERROR = 0, WARD_LOG_WARN = 1, WARD_LOG_INFO = 2, WARD_LOG_DEBUG = 3 };
 
 typedef struct {
     ward_action_kind kind;
-    uint64_t conn, timer, client;
+    uint64_t conn, timer, client, job;
     uint64_t at_ms;
     int level;
     const char *host;        /* CONNECT: valid until the next ward_core_handle */
@@ -98,6 +103,8 @@ typedef struct {
     uint32_t backoff_max_ms;          /* cap (default 5000) */
     uint32_t session_timeout_ms;      /* a phase of a session (default 10000) */
     int allow_exact;                  /* exact (non-DP) results may leave (no policy) */
+    int jobs;                         /* the driver runs WARD_ACT_JOB off its loop; 0: the
+                                         core does the work inline (the simulator) */
     const ward_policy *policy;        /* borrowed; NULL: allow every roster peer,
                                          exact results per allow_exact */
     /* Tests of the simulator's invariants only; 0 in every real node. A

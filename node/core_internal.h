@@ -80,6 +80,8 @@ struct ward_core {
     int stopping;
     ward_core_stats stats;
     struct gc_state *gc;         /* garbled-circuit sessions and OT state (session_gc.c) */
+    struct import_wait *imports; /* imports waiting or being staged, first running (core_import.c) */
+    uint64_t next_job;
     uint8_t scratch[WARD_FRAME_MAX];
 };
 
@@ -97,6 +99,19 @@ void core_reply_error(ward_core *c, ward_actions *out, uint64_t client, uint64_t
 int core_peer_connected(const ward_core *c, long idx);
 /* Arms (or re-arms) a one-shot timer. */
 void core_set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms);
+/* Asks the driver to run a job (data: owned by the action list from now). */
+int core_push_job(ward_actions *out, uint64_t job, uint8_t *data, size_t len);
+/* The columns of a table as control messages (core.c; freed by the caller). */
+int core_fill_columns(Ward__Control__Column ***out_cols, Ward__Control__Column **store_cols,
+                      char (**types)[16], const ward_table_info *t);
+
+/* ---- imports (core_import.c) ---- */
+void core_import_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
+                       const Ward__Control__ImportRequest *req, uint64_t now);
+void core_import_done(ward_core *c, ward_actions *out, uint64_t job, const uint8_t *data,
+                      size_t len, uint64_t now);
+void core_import_client_closed(ward_core *c, uint64_t client);
+void core_import_free_all(ward_core *c);
 
 /* ---- privacy budget (session_agg.c) ---- */
 typedef struct {

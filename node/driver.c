@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "conf.h"
 #include "core.h"
 #include "error.h"
+#include "import_job.h"
 #include "keyfile.h"
 #include "rng.h"
 #include "policy.h"
@@ -186,6 +189,19 @@ typedef struct {
     uv_buf_t buf;
     uint8_t data[];
 } wreq;
+
+/* A job the core asked for (WARD_ACT_JOB), run on libuv's thread pool. */
+typedef struct djob {
+    uv_work_t req;
+    struct ward_driver *d;
+    uint64_t id;
+    uint8_t *in;
+    size_t in_len;
+    uint8_t *out;
+    size_t out_len;
+    char db[PATH_MAX];
+    char staging[PATH_MAX + 32];
+} djob;
 
 /* A frame the core asked to send, held until the end of its action list. */
 typedef struct {
@@ -985,6 +1001,94 @@ static void act_timer_set(ward_driver *d, uint64_t id, uint64_t at_ms) {
     uv_timer_start(&t->h, on_timer, at_ms > now ? at_ms - now : 0, 0);
 }
 
+/* ---- jobs ----------------------------------------------------------------------- */
+
+/* On a worker thread: stage the import (import_job.h) and pack what it
+ * staged. Touches nothing of the driver but the job itself. */
+static void job_work(uv_work_t *req) {
+    djob *j = req->data;
+    Ward__Control__ImportStaged res;
+    ward__control__import_staged__init(&res);
+    Ward__Control__ImportJob *job = ward__control__import_job__unpack(NULL, j->in_len, j->in);
+    ward_import_report *rep = calloc(1, sizeof *rep);
+    char msg[700] = "";
+    if (!job || !job->request || !rep) {
+        res.error = job ? WARD_ENOMEM : WARD_EPARSE;
+        snprintf(msg, sizeof msg, "%s", job ? "out of memory" : "malformed import job");
+    } else {
+        ward_import_options opt;
+        ward_import_options_from_request(&opt, job->request, job->now_ms);
+        ward_import_base base;
+        int rc = ward_import_stage(rep, &base, j->db, j->staging, job->request->table,
+                                   job->request->path, &opt);
+        if (rc != WARD_OK) {
+            res.error = rc;
+            ward_import_error_text(msg, sizeof msg, rep, job->request->path, job->request->table,
+                                   rep->message[0] ? rep->message : ward_strerror(rc));
+        } else {
+            res.staging = j->staging;
+            res.exists = base.exists;
+            res.base_rows = base.rows;
+            res.base_updated_ms = base.updated_ms;
+        }
+    }
+    res.message = msg;
+    j->out_len = ward__control__import_staged__get_packed_size(&res);
+    j->out = malloc(j->out_len ? j->out_len : 1);
+    if (j->out) ward__control__import_staged__pack(&res, j->out);
+    else j->out_len = 0;
+    if (job) ward__control__import_job__free_unpacked(job, NULL);
+    free(rep);
+}
+
+static void job_done(uv_work_t *req, int status) {
+    djob *j = req->data;
+    ward_driver *d = j->d;
+    (void)status;
+    if (d->core && j->out) {
+        ward_core_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.kind = WARD_EV_JOB_DONE;
+        ev.job = j->id;
+        ev.data = j->out;
+        ev.len = j->out_len;
+        dispatch(d, &ev);
+    } else {
+        /* Nobody will merge it. */
+        unlink(j->staging);
+    }
+    free(j->in);
+    free(j->out);
+    free(j);
+    d->live--;
+    maybe_finished(d);
+}
+
+static void act_job(ward_driver *d, const ward_action *a) {
+    djob *j = calloc(1, sizeof *j);
+    uint8_t *in = j ? malloc(a->len ? a->len : 1) : NULL;
+    if (!j || !in) {
+        free(j);
+        dlog(d, WARD_LOG_ERROR, "out of memory for a job");
+        return;
+    }
+    memcpy(in, a->data, a->len);
+    j->d = d;
+    j->id = a->job;
+    j->in = in;
+    j->in_len = a->len;
+    snprintf(j->db, sizeof j->db, "%s", d->conf.db);
+    snprintf(j->staging, sizeof j->staging, "%s.import-%llu", d->conf.db, (unsigned long long)a->job);
+    j->req.data = j;
+    if (uv_queue_work(&d->loop, &j->req, job_work, job_done) != 0) {
+        dlog(d, WARD_LOG_ERROR, "cannot queue a job");
+        free(in);
+        free(j);
+        return;
+    }
+    d->live++;
+}
+
 /* ---- actions ------------------------------------------------------------------- */
 
 static void finish(ward_driver *d);
@@ -1033,6 +1137,9 @@ static void run_actions(ward_driver *d) {
         case WARD_ACT_STOP:
             flush_sends(d);
             finish(d);
+            break;
+        case WARD_ACT_JOB:
+            act_job(d, a);
             break;
         default:
             dlog(d, WARD_LOG_ERROR, "unknown core action %d", (int)a->kind);
@@ -1436,6 +1543,17 @@ static int setup(ward_driver *d, char *msg, size_t msg_cap, const char *conf_pat
                  ward_store_errmsg(&d->store)[0] ? ward_store_errmsg(&d->store) : ward_strerror(rc));
         return rc;
     }
+    /* Staging files of imports a killed node never merged: nothing in
+     * them was imported, so they go. */
+    {
+        char pat[sizeof d->conf.db + 16];
+        snprintf(pat, sizeof pat, "%s.import-*", d->conf.db);
+        glob_t g;
+        if (glob(pat, 0, NULL, &g) == 0) {
+            for (size_t i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+            globfree(&g);
+        }
+    }
     rc = ward_rng_init_system(&d->rng);
     if (rc != WARD_OK) {
         snprintf(msg, msg_cap, "cannot initialise the random number generator");
@@ -1470,6 +1588,7 @@ static int setup(ward_driver *d, char *msg, size_t msg_cap, const char *conf_pat
     cfg.session_timeout_ms = d->conf.session_timeout_ms;
     cfg.allow_exact = d->conf.allow_exact;
     cfg.policy = d->has_policy ? &d->policy : NULL;
+    cfg.jobs = 1;
     rc = ward_core_new(&d->core, &d->acts, &cfg, &d->rng, now_ms(d));
     sodium_memzero(d->priv, sizeof d->priv); /* the core keeps its own copy */
     if (rc != WARD_OK) {
