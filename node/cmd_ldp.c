@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "ctl_client.h"
 #include "error.h"
 #include "ldp.h"
 #include "ldp_report.h"
@@ -395,41 +396,34 @@ static void json_str(const char *s) {
     putchar('"');
 }
 
-/* Opens the database of the node directory `node` (its node.conf's db).
- * Refuses a control socket and a directory without node.conf; a node that
- * never ran has no database yet, and gets it here as it would at start. */
-static int open_node_store(ward_store *st, const char *node) {
-    struct stat sb;
-    char conf_path[WARD_CONF_PATH_MAX + 16];
-    if (stat(node, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "ward: error: %s: local-DP report commands need the node directory "
-                        "(they open its database), not a control socket\n", node);
+/* Sends one request to the node X (a node directory or its control
+ * socket) and checks its answer; prints the error line on failure. */
+static int call_node(Ward__Control__Response **out, const char *node, Ward__Control__Request *req,
+                     Ward__Control__Response__ResultCase want) {
+    char sock[4200], msg[1024];
+    *out = NULL;
+    if (ward_ctl_socket_path(sock, sizeof sock, msg, sizeof msg, node) != WARD_OK) {
+        fprintf(stderr, "ward: error: %s\n", msg);
         return 1;
     }
-    snprintf(conf_path, sizeof conf_path, "%s/node.conf", node);
-    static ward_conf conf;
-    ward_conf_error err;
-    int rc = ward_conf_load(&conf, &err, conf_path);
-    if (rc != WARD_OK) {
-        if (err.line) fprintf(stderr, "ward: error: %s:%zu: %s\n", conf_path, err.line, err.reason);
-        else fprintf(stderr, "ward: error: %s: %s\n", conf_path, err.reason);
+    Ward__Control__Response *r = NULL;
+    if (ward_ctl_call(&r, msg, sizeof msg, sock, req, ward_ctl_timeout_ms()) != WARD_OK) {
+        fprintf(stderr, "ward: error: %s\n", msg);
         return 1;
     }
-    memset(st, 0, sizeof *st);
-    rc = ward_store_open(st, conf.db);
-    if (rc != WARD_OK) {
-        fprintf(stderr, "ward: error: %s: %s\n", conf.db, ward_store_errmsg(st)[0]
-                                                          ? ward_store_errmsg(st)
-                                                          : ward_strerror(rc));
+    if (r->error != 0) {
+        fprintf(stderr, "ward: error: %s\n",
+                r->message && r->message[0] ? r->message : ward_strerror(r->error));
+        ward__control__response__free_unpacked(r, NULL);
         return 1;
     }
+    if (r->result_case != want) {
+        fprintf(stderr, "ward: error: the node answered with an unexpected result\n");
+        ward__control__response__free_unpacked(r, NULL);
+        return 1;
+    }
+    *out = r;
     return 0;
-}
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int node_import(const char *node, int json, int argc, char **argv) {
@@ -488,121 +482,82 @@ static int node_import(const char *node, int json, int argc, char **argv) {
         }
     }
     if (!table || !file || !have_mech || eps == 0.0 || !have_d) {
-        fprintf(stderr, "ward: error: usage: ward --node DIR import TABLE FILE --ldp-reports "
+        fprintf(stderr, "ward: error: usage: ward --node X import TABLE FILE --ldp-reports "
                         "rr|oue|olh --epsilon E --domain D [--sensitivity high|medium|low]\n");
         return 2;
     }
-    ward_store st;
-    if (open_node_store(&st, node)) return 1;
-    int64_t now = now_ms();
-    ward_import_report rep;
-    memset(&rep, 0, sizeof rep);
-    int rc = ward_store_begin(&st);
-    if (rc == WARD_OK)
-        rc = ward_store_ldp_import(&st, &rep, table, file, mech, eps, (uint32_t)d, sens, now);
-    else
-        snprintf(rep.message, sizeof rep.message, "database: %s", ward_store_errmsg(&st));
-    if (rc == WARD_OK) {
-        char details[400];
-        snprintf(details, sizeof details,
-                 "{\"table\":\"%s\",\"rows\":%" PRIu64 ",\"created\":%s,\"ldp\":{\"mech\":\"%s\","
-                 "\"epsilon\":%.17g,\"domain\":%" PRIu64 "}}",
-                 table, rep.rows_imported, rep.created ? "true" : "false", ward_ldp_mech_name(mech),
-                 eps, d);
-        rc = ward_audit_append(&st, NULL, NULL, now, "import", "", details);
-        if (rc != WARD_OK)
-            snprintf(rep.message, sizeof rep.message, "recording the import in the audit log "
-                     "failed: %s", ward_store_errmsg(&st));
-        if (rc == WARD_OK) rc = ward_store_commit(&st);
-        if (rc != WARD_OK && !rep.message[0])
-            snprintf(rep.message, sizeof rep.message, "database: %s", ward_store_errmsg(&st));
-    }
-    if (rc != WARD_OK && ward_store_in_transaction(&st)) (void)ward_store_rollback(&st);
-    ward_store_close(&st);
-    if (rc != WARD_OK) {
-        /* As a CSV import reports it (node/core.c): FILE:LINE: REASON. */
-        if (rep.error_count > 0 && rep.errors[0].line > 0)
-            fprintf(stderr, "ward: error: %s:%" PRIu64 ": %s (%" PRIu64 " error%s; nothing "
-                            "imported)\n", file, rep.errors[0].line, rep.errors[0].reason,
-                    rep.error_count, rep.error_count == 1 ? "" : "s");
-        else
-            fprintf(stderr, "ward: error: %s; nothing imported\n",
-                    rep.message[0] ? rep.message : ward_strerror(rc));
+    /* The node reads the file: its absolute path goes in the request. */
+    char abs[4096];
+    if (!realpath(file, abs)) {
+        fprintf(stderr, "ward: error: %s: %s\n", file, strerror(errno));
         return 1;
     }
+    Ward__Control__LdpImportRequest li;
+    ward__control__ldp_import_request__init(&li);
+    li.table = (char *)table;
+    li.path = abs;
+    li.mech = (char *)ward_ldp_mech_name(mech);
+    li.epsilon = eps;
+    li.domain = (uint32_t)d;
+    li.sensitivity = (Ward__Control__Sensitivity)sens;
+    Ward__Control__Request req;
+    ward__control__request__init(&req);
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_LDP_IMPORT;
+    req.ldp_import = &li;
+    Ward__Control__Response *r;
+    if (call_node(&r, node, &req, WARD__CONTROL__RESPONSE__RESULT_LDP_IMPORT)) return 1;
+    const Ward__Control__LdpImportResult *x = r->ldp_import;
     if (json) {
         printf("{\"table\": ");
         json_str(table);
         printf(", \"rows\": %" PRIu64 ", \"rows_total\": %" PRIu64 ", \"created\": %s, "
                "\"mech\": \"%s\", \"epsilon\": %.17g, \"domain\": %" PRIu64 "}\n",
-               rep.rows_imported, rep.rows_total, rep.created ? "true" : "false",
-               ward_ldp_mech_name(mech), eps, d);
+               x->rows, x->rows_total, x->created ? "true" : "false", ward_ldp_mech_name(mech),
+               eps, d);
     } else {
         printf("imported %" PRIu64 " %s report%s into %s (epsilon %g, domain %" PRIu64
                "; %" PRIu64 " in all)\n",
-               rep.rows_imported, ward_ldp_mech_name(mech), rep.rows_imported == 1 ? "" : "s",
-               table, eps, d, rep.rows_total);
+               x->rows, ward_ldp_mech_name(mech), x->rows == 1 ? "" : "s", table, eps, d,
+               x->rows_total);
     }
+    ward__control__response__free_unpacked(r, NULL);
     return 0;
 }
 
 static int node_estimate(const char *node, int json, int argc, char **argv) {
     if (argc != 1 || argv[0][0] == '-') {
-        fprintf(stderr, "ward: error: usage: ward --node DIR ldp-estimate TABLE [--json]\n");
+        fprintf(stderr, "ward: error: usage: ward --node X ldp-estimate TABLE [--json]\n");
         return 2;
     }
-    const char *table = argv[0];
-    ward_store st;
-    if (open_node_store(&st, node)) return 1;
-    ward_ldp_table_info info;
-    int rc = ward_store_ldp_info(&st, &info, table);
-    if (rc != WARD_OK) {
-        fprintf(stderr, "ward: error: %s\n", ward_store_errmsg(&st));
-        ward_store_close(&st);
-        return 1;
-    }
-    uint64_t *counts = calloc(info.domain, sizeof *counts);
-    double *est = calloc(info.domain, sizeof *est);
-    double *sd = calloc(info.domain, sizeof *sd);
-    ward_ldp_est e;
-    double var = 0.0;
-    rc = counts && est && sd ? WARD_OK : WARD_ENOMEM;
-    if (rc == WARD_OK) rc = ward_ldp_est_init(&e, counts, info.domain, info.mech, info.epsilon);
-    if (rc == WARD_OK) rc = ward_store_ldp_counts(&st, &e, table);
-    if (rc == WARD_OK) rc = ward_ldp_est_finish(&e, est, info.domain);
-    if (rc == WARD_OK) rc = ward_ldp_variance(&var, info.mech, info.epsilon, info.domain, e.n);
-    /* Each value's own standard deviation: the exact variance at its
-     * estimated count, clipped to [0, n] (a plug-in estimate). */
-    for (uint32_t v = 0; rc == WARD_OK && v < info.domain; v++) {
-        double f = est[v] < 0 ? 0 : est[v] > (double)e.n ? (double)e.n : est[v], vv;
-        rc = ward_ldp_variance_at(&vv, info.mech, info.epsilon, info.domain, e.n, f);
-        sd[v] = rc == WARD_OK ? sqrt(vv) : 0;
-    }
-    if (rc != WARD_OK) {
-        fprintf(stderr, "ward: error: %s: %s\n", table,
-                rc == WARD_EPARSE || rc == WARD_EIO ? ward_store_errmsg(&st) : ward_strerror(rc));
-    } else if (json) {
+    Ward__Control__LdpEstimateRequest le;
+    ward__control__ldp_estimate_request__init(&le);
+    le.table = argv[0];
+    Ward__Control__Request req;
+    ward__control__request__init(&req);
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_LDP_ESTIMATE;
+    req.ldp_estimate = &le;
+    Ward__Control__Response *r;
+    if (call_node(&r, node, &req, WARD__CONTROL__RESPONSE__RESULT_LDP_ESTIMATE)) return 1;
+    const Ward__Control__LdpEstimateResult *x = r->ldp_estimate;
+    if (json) {
         printf("{\"table\": ");
-        json_str(table);
+        json_str(x->table);
         printf(", \"mech\": \"%s\", \"epsilon\": %.17g, \"domain\": %" PRIu32 ", \"n\": %" PRIu64
                ", \"estimates\": [",
-               ward_ldp_mech_name(info.mech), info.epsilon, info.domain, e.n);
-        for (uint32_t v = 0; v < info.domain; v++) printf("%s%.6f", v ? ", " : "", est[v]);
+               x->mech, x->epsilon, x->domain, x->n);
+        for (size_t v = 0; v < x->n_estimates; v++) printf("%s%.6f", v ? ", " : "", x->estimates[v]);
         printf("], \"stddev\": [");
-        for (uint32_t v = 0; v < info.domain; v++) printf("%s%.6f", v ? ", " : "", sd[v]);
-        printf("], \"variance\": %.6f}\n", var);
+        for (size_t v = 0; v < x->n_stddev; v++) printf("%s%.6f", v ? ", " : "", x->stddev[v]);
+        printf("], \"variance\": %.6f}\n", x->variance);
     } else {
         printf("# %s: %" PRIu64 " %s reports, epsilon %g, domain %" PRIu32
                "; VALUE ESTIMATE STDDEV (sd at zero count %.3f)\n",
-               table, e.n, ward_ldp_mech_name(info.mech), info.epsilon, info.domain, sqrt(var));
-        for (uint32_t v = 0; v < info.domain; v++)
-            printf("%" PRIu32 " %.3f %.3f\n", v, est[v], sd[v]);
+               x->table, x->n, x->mech, x->epsilon, x->domain, sqrt(x->variance));
+        for (size_t v = 0; v < x->n_estimates && v < x->n_stddev; v++)
+            printf("%zu %.3f %.3f\n", v, x->estimates[v], x->stddev[v]);
     }
-    free(counts);
-    free(est);
-    free(sd);
-    ward_store_close(&st);
-    return rc == WARD_OK ? 0 : 1;
+    ward__control__response__free_unpacked(r, NULL);
+    return 0;
 }
 
 int ward_cmd_ldp_node(int argc, char **argv) {

@@ -923,6 +923,12 @@ static void on_ctl_request(ward_core *c, ward_actions *out, uint64_t client, con
         case WARD__CONTROL__REQUEST__COMMAND_AUDIT:
             ctl_audit(c, out, client, req->id, req->audit);
             break;
+        case WARD__CONTROL__REQUEST__COMMAND_LDP_IMPORT:
+            core_ldp_import(c, out, client, req->id, req->ldp_import, now);
+            break;
+        case WARD__CONTROL__REQUEST__COMMAND_LDP_ESTIMATE:
+            core_ldp_estimate(c, out, client, req->id, req->ldp_estimate);
+            break;
         case WARD__CONTROL__REQUEST__COMMAND_SHUTDOWN: {
             Ward__Control__ShutdownResult sr;
             ward__control__shutdown_result__init(&sr);

@@ -113,6 +113,12 @@ void core_import_done(ward_core *c, ward_actions *out, uint64_t job, const uint8
 void core_import_client_closed(ward_core *c, uint64_t client);
 void core_import_free_all(ward_core *c);
 
+/* ---- local-DP reports (core_ldp.c) ---- */
+void core_ldp_import(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
+                     const Ward__Control__LdpImportRequest *req, uint64_t now);
+void core_ldp_estimate(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
+                       const Ward__Control__LdpEstimateRequest *req);
+
 /* ---- privacy budget (session_agg.c) ---- */
 typedef struct {
     double epsilon_total, delta_total;   /* the class's share of the policy's totals */
