@@ -607,3 +607,65 @@ int ward_circuit_build_threshold(ward_circuit *c, size_t k, size_t n, uint64_t t
 int ward_circuit_build_threshold_input(ward_circuit *c, size_t k, size_t n, size_t t_width) {
     return build_threshold(c, k, n, 1, 0, t_width);
 }
+
+/* ---- decisions on shared values ------------------------------------------ */
+
+enum { S_MAX, S_ARGMAX, S_THRESHOLD };
+
+static int build_shared(ward_circuit *c, int f, size_t k, size_t n, int64_t t) {
+    WARD_ARG_CHECK(c != NULL && k >= 1 && n >= 1 && n <= 64);
+    memset(c, 0, sizeof *c);
+    if (k > WARD_CB_MAX_WIRES / 4 / n) return WARD_ETOOBIG;
+    size_t kn = k * n, w = ward_cb_index_bits(k), W = ward_cb_sum_bits(k, n);
+    ward_circuit_builder b;
+    ward_cb_init(&b);
+    /* x, y, u (the reconstructed values, sign bits flipped), r (result) */
+    uint32_t *x = malloc((3 * kn + W + n + w) * sizeof *x);
+    if (!x) return WARD_ENOMEM;
+    uint32_t *y = x + kn, *u = y + kn, *r = u + kn;
+    ward_cb_input(&b, x, kn);
+    ward_cb_input(&b, y, kn);
+    for (size_t j = 0; j < k; j++) {
+        ward_cb_add(&b, u + j * n, x + j * n, y + j * n, n);
+        ward_cb_not(&b, &u[j * n + n - 1], u[j * n + n - 1]);
+    }
+    uint32_t ow = 1;
+    if (f == S_MAX) {
+        ward_cb_max(&b, r, NULL, u, k, n);
+        ward_cb_not(&b, &r[n - 1], r[n - 1]);
+        ow = (uint32_t)n;
+    } else if (f == S_ARGMAX) {
+        ward_cb_max(&b, NULL, r, u, k, n);
+        ow = (uint32_t)w;
+    } else {
+        /* sum u_j = sum v_j + k 2^(n-1), exact in W bits; so
+         * sum v_j > t  <=>  sum u_j >= T' = t + 1 + k 2^(n-1). */
+        __int128 tp = (__int128)t + 1 + ((__int128)k << (n - 1));
+        if (tp <= 0) {
+            r[0] = WARD_CB_ONE;
+        } else if (W < 127 && tp >= ((__int128)1 << W)) {
+            r[0] = WARD_CB_ZERO;
+        } else {
+            uint32_t *tw = r + 1;
+            for (size_t i = 0; i < W; i++)
+                tw[i] = (tp >> i) & 1 ? WARD_CB_ONE : WARD_CB_ZERO;
+            ward_cb_threshold(&b, &r[0], u, k, n, tw, W);
+        }
+    }
+    int rc = ward_cb_finish(&b, c, r, &ow, 1);
+    ward_cb_free(&b);
+    free(x);
+    return rc;
+}
+
+int ward_circuit_build_shared_max(ward_circuit *c, size_t k, size_t n) {
+    return build_shared(c, S_MAX, k, n, 0);
+}
+
+int ward_circuit_build_shared_argmax(ward_circuit *c, size_t k, size_t n) {
+    return build_shared(c, S_ARGMAX, k, n, 0);
+}
+
+int ward_circuit_build_shared_threshold(ward_circuit *c, size_t k, size_t n, int64_t t) {
+    return build_shared(c, S_THRESHOLD, k, n, t);
+}

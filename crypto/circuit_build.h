@@ -175,4 +175,24 @@ int ward_circuit_build_threshold(ward_circuit *c, size_t k, size_t n, uint64_t t
 int ward_circuit_build_threshold_input(ward_circuit *c, size_t k, size_t n,
                                        size_t t_width);
 
+/* Decisions on values that two parties hold as additive shares mod 2^n
+ * (the many-department decisions of docs/garbled-circuits.md). Input 0 is
+ * x_0 .. x_{k-1} and input 1 is y_0 .. y_{k-1}, each one input value of
+ * k * n bits (value j in bits j*n .. j*n + n - 1); v_j = x_j + y_j mod 2^n
+ * is read as a signed (two's complement) n-bit integer. The sign bit of
+ * each v_j is flipped (free) so that unsigned comparisons order them as
+ * signed values. 1 <= n <= 64, k >= 1, k * n within WARD_CB_MAX_WIRES / 4.
+ * AND gates: k(n - 1) for the k additions, then the function's own (the
+ * table above, with the same n and k). */
+
+/* output: max_j v_j (n bits, two's complement). */
+int ward_circuit_build_shared_max(ward_circuit *c, size_t k, size_t n);
+/* output: the lowest j with v_j = max_j v_j (ward_cb_index_bits(k) bits):
+ * ties go to the lowest index. */
+int ward_circuit_build_shared_argmax(ward_circuit *c, size_t k, size_t n);
+/* output 1 bit: (sum over j of v_j) > t, the sum computed exactly (it
+ * cannot wrap: it is ward_cb_sum_bits(k, n) bits wide). When no sum of k
+ * values can exceed t, or every sum does, the output is a constant. */
+int ward_circuit_build_shared_threshold(ward_circuit *c, size_t k, size_t n, int64_t t);
+
 #endif

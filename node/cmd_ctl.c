@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "control.pb-c.h"
+#include "cmd_decide.h"
 #include "ctl_cmd.h"
 #include "ctl_client.h"
 #include "error.h"
@@ -970,6 +971,9 @@ static const char ctl_usage[] =
     "      [--importance low|normal|high] [--exact]\n"
     "  gc --peer NAME --session NAME --circuit FILE --input HEX [--input HEX ...]\n"
     "      [--role garbler|evaluator]   (a two-party garbled circuit; both parties run it)\n"
+    "  max|argmax|threshold TABLE.COLUMN --agg sum|max|count --parties LIST|all\n"
+    "      --compute A,B [--threshold T] [--where EXPR]   (a decision computed by A and B\n"
+    "      in a garbled circuit on the parties' shared local aggregates)\n"
     "  run SCRIPT [--stop-on-error]   (a session script, docs/session-scripts.md)\n";
 
 int ward_cmd_ctl(int argc, char **argv) {
@@ -1019,6 +1023,8 @@ int ward_cmd_ctl(int argc, char **argv) {
         ex = do_aggregate(sock, json, cmd, n, rest);
     } else if (strcmp(cmd, "gc") == 0) {
         ex = do_gc(sock, json, n, rest);
+    } else if (ward_cmd_is_decide(cmd)) {
+        ex = ward_cmd_decide(sock, json, cmd, n, rest);
     } else if (strcmp(cmd, "run") == 0) {
         ex = ward_cmd_run(node, sock, json, n, rest);
     } else {

@@ -3,6 +3,7 @@
 #ifndef WARD_CORE_INTERNAL_H
 #define WARD_CORE_INTERNAL_H
 
+#include "circuit.h"
 #include "control.pb-c.h"
 #include "core.h"
 #include "envelope.h"
@@ -60,6 +61,7 @@ typedef struct {
 
 struct agg_session;
 struct gc_state;
+struct decide_session;
 
 struct ward_core {
     ward_core_config cfg;
@@ -80,6 +82,7 @@ struct ward_core {
     int stopping;
     ward_core_stats stats;
     struct gc_state *gc;         /* garbled-circuit sessions and OT state (session_gc.c) */
+    struct decide_session *decides; /* decisions across departments (session_decide.c) */
     struct import_wait *imports; /* imports waiting or being staged, first running (core_import.c) */
     uint64_t next_job;
     uint8_t scratch[WARD_FRAME_MAX];
@@ -157,5 +160,38 @@ void gc_on_client_closed(ward_core *c, uint64_t client);
 void gc_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
 void gc_free_all(ward_core *c);
 uint32_t gc_active(const ward_core *c);
+/* A gc session run for another session kind (a decide session): no
+ * control client; `done` is called exactly once when it ends, with rc 0
+ * and the output bits (one byte per bit, nbits of them) or with an error
+ * code and why, unless gc_cancel_owned ends it first. `done` may run
+ * inside gc_start_owned (a failure right at the rendezvous). The circuit
+ * is taken over (*circ is zeroed or freed in every case); bits are this
+ * node's input bits, one byte per bit: input 0 for the garbler, inputs
+ * 1.. for the evaluator. Returns 0, or an error with why filled, nothing
+ * started and `done` never called. */
+typedef void (*gc_owner_fn)(ward_core *c, ward_actions *out, const uint8_t owner[32], int rc,
+                            const uint8_t *obits, size_t nbits, const char *why, uint64_t now);
+int gc_start_owned(ward_core *c, ward_actions *out, long pidx, const char *name,
+                   ward_circuit *circ, int garbler, const uint8_t *bits, size_t nbits,
+                   gc_owner_fn done, const uint8_t owner[32], char *why, size_t why_cap,
+                   uint64_t now);
+/* Ends the owner's gc session, if one is running, telling the peer why;
+ * its `done` is not called. */
+void gc_cancel_owned(ward_core *c, ward_actions *out, const uint8_t owner[32], const char *why,
+                     uint64_t now);
+
+/* ---- decisions across many departments (session_decide.c) ---- */
+void decide_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
+                  const Ward__Control__DecideRequest *req, uint64_t now);
+/* Returns 1 when the envelope belonged to a decide session (a PROPOSE
+ * carrying a DecideSpec, or any envelope with a decide session's id). */
+int decide_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
+                       uint64_t now);
+void decide_on_tick(ward_core *c, ward_actions *out, uint64_t now);
+void decide_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now);
+void decide_on_client_closed(ward_core *c, uint64_t client);
+void decide_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now);
+void decide_free_all(ward_core *c);
+uint32_t decide_active(const ward_core *c);
 
 #endif

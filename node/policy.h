@@ -10,7 +10,8 @@
  *     deny energy parking * *
  *
  * PEER, TABLE, COLUMNS and OPS are each `*` or a comma-separated list
- * (OPS: sum, count, mean, histogram). A rule matches a use when every field
+ * (OPS: sum, count, mean, histogram; max, argmax, threshold for the
+ * decisions of node/session_decide.c). A rule matches a use when every field
  * matches; `allow` accepts, `deny` refuses with the rule's line number.
  */
 #ifndef WARD_POLICY_H

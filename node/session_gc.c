@@ -73,6 +73,7 @@ typedef struct gc_circ {
     ward_circuit c;
     uint8_t hash[32];
     unsigned refs;
+    int builtin;                 /* built in memory for an owned session: freed when unused */
 } gc_circ;
 
 typedef struct gc_session {
@@ -83,6 +84,11 @@ typedef struct gc_session {
     int has_client;
     uint64_t client, req_id;
     uint64_t t0, deadline, t_done;
+    /* run for another session kind (gc_start_owned): its callback instead
+     * of a control client, its input bits given directly */
+    int owned;
+    gc_owner_fn owner_done;
+    uint8_t owner[32];
     /* our join */
     int my_role;
     uint8_t my_id[32];
@@ -208,6 +214,17 @@ static void circ_trim(struct gc_state *g) {
 static void circ_release(struct gc_state *g, gc_circ *x) {
     if (!x) return;
     if (x->refs > 0) x->refs--;
+    if (x->builtin && x->refs == 0) {
+        for (gc_circ **pp = &g->circs; *pp; pp = &(*pp)->next)
+            if (*pp == x) {
+                *pp = x->next;
+                break;
+            }
+        ward_circuit_free(&x->c);
+        free(x->path);
+        free(x);
+        return;
+    }
     circ_trim(g);
 }
 
@@ -482,6 +499,9 @@ static void fail_session(ward_core *c, ward_actions *out, gc_session *s, int not
         if (s->ot_gen == (s->garbler ? gp->s_gen : gp->r_gen))
             ot_reset(c, out, s->peer, s->garbler ? DIR_SEND : DIR_RECV, s, now);
     }
+    gc_owner_fn done = s->owned ? s->owner_done : NULL;
+    uint8_t owner[32];
+    memcpy(owner, s->owner, 32);
     if (s->state != GS_ORPHAN) {
         if (s->has_client)
             core_reply_error(c, out, s->client, s->req_id, code, "gc session %s with %s: %s", s->name,
@@ -494,6 +514,8 @@ static void fail_session(ward_core *c, ward_actions *out, gc_session *s, int not
     long pidx = s->peer;
     free_session(c, s);
     kick_waiting(c, out, pidx, now);
+    /* Last: the owner may start or cancel gc sessions from its callback. */
+    if (done) done(c, out, owner, code, NULL, 0, msg, now);
 }
 
 /* ---- the evaluator ------------------------------------------------------- */
@@ -1178,6 +1200,11 @@ static void finish_session(ward_core *c, ward_actions *out, gc_session *s, const
         core_set_timer(out, TIMER_ID(TIMER_GC, GC_TIMER_FLUSH), now);
     }
     kick_waiting(c, out, s->peer, now);
+    if (s->owned && s->owner_done) {
+        gc_owner_fn done = s->owner_done;
+        s->owner_done = NULL;
+        done(c, out, s->owner, WARD_OK, obits, ci->output_bits, NULL, now);
+    }
 }
 
 static void flush_done(ward_core *c, ward_actions *out) {
@@ -1264,7 +1291,7 @@ static void try_match(ward_core *c, ward_actions *out, gc_session *s, uint64_t n
     }
     s->garbler = resolve_role(c, s->peer, s->my_role, s->peer_role);
     char why[300];
-    int rc = parse_inputs(s, why, sizeof why);
+    int rc = s->owned ? WARD_OK : parse_inputs(s, why, sizeof why); /* owned: bits given */
     if (rc != WARD_OK) {
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_BAD_SPEC, rc, now, "as %s: %s",
                      role_name(s->garbler), why);
@@ -1298,6 +1325,74 @@ static int name_ok(const char *s) {
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) return 0;
     return 1;
+}
+
+/* Sends our join for s (its circuit and role set) and, when the peer's
+ * join is already here (orphan), meets it. Returns WARD_ENOMEM with
+ * nothing sent and s not listed (the caller frees it); otherwise s is
+ * listed and any later failure goes through fail_session. */
+static int send_join(ward_core *c, ward_actions *out, struct gc_state *g, gc_session *s,
+                     gc_session *orphan, uint64_t now) {
+    long pidx = s->peer;
+    int rc;
+    Ward__Wire__GcSpec gs;
+    Ward__Wire__SessionSpec spec;
+    ward__wire__gc_spec__init(&gs);
+    ward__wire__session_spec__init(&spec);
+    gs.name = s->name;
+    gs.circuit_hash.data = s->circ->hash;
+    gs.circuit_hash.len = 32;
+    gs.role = (uint32_t)s->my_role;
+    gs.peer = (char *)pname(c, pidx);
+    gs.and_gates = s->circ->c.and_count;
+    spec.spec_case = WARD__WIRE__SESSION_SPEC__SPEC_GC;
+    spec.gc = &gs;
+    size_t slen = ward__wire__session_spec__get_packed_size(&spec);
+    uint8_t *sbytes = malloc(slen);
+    if (!sbytes) return WARD_ENOMEM;
+    ward__wire__session_spec__pack(&spec, sbytes);
+    uint8_t nonce[WARD_WIRE_NONCE_BYTES];
+    ward_rng_bytes(c->rng, nonce, sizeof nonce);
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)c->name, strlen(c->name));
+    crypto_hash_sha256_update(&h, nonce, sizeof nonce);
+    crypto_hash_sha256_update(&h, sbytes, slen);
+    crypto_hash_sha256_final(&h, s->my_id);
+    append_session(g, s);
+    Ward__Wire__Propose pr;
+    ward__wire__propose__init(&pr);
+    pr.spec.data = sbytes;
+    pr.spec.len = slen;
+    pr.nonce.data = nonce;
+    pr.nonce.len = sizeof nonce;
+    ward_envelope e;
+    ward__wire__envelope__init(&e);
+    e.session_id.data = s->my_id;
+    e.session_id.len = 32;
+    e.kind = WARD__WIRE__KIND__KIND_PROPOSE;
+    e.round = 0;
+    e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PROPOSE;
+    e.propose = &pr;
+    rc = send_env(c, out, s, &e);
+    free(sbytes);
+    s->round = 1;
+    if (rc != WARD_OK) {
+        fail_session(c, out, s, 0, 0, rc, now, "cannot send the join to %s: %s", pname(c, pidx),
+                     ward_strerror(rc));
+        return WARD_OK;
+    }
+    core_log(c, out, WARD_LOG_DEBUG, "gc session %s: waiting for %s", s->name, pname(c, pidx));
+    if (orphan) {
+        s->has_peer_join = 1;
+        memcpy(s->peer_id, orphan->peer_id, 32);
+        memcpy(s->peer_hash, orphan->peer_hash, 32);
+        s->peer_role = orphan->peer_role;
+        unlink_session(c, orphan);
+        free_session(c, orphan);
+        try_match(c, out, s, now);
+    }
+    return WARD_OK;
 }
 
 void gc_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
@@ -1388,68 +1483,106 @@ void gc_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
         free_session(c, s);
         return;
     }
-    /* Our join: the spec, a nonce, and the id they hash to. */
-    Ward__Wire__GcSpec gs;
-    Ward__Wire__SessionSpec spec;
-    ward__wire__gc_spec__init(&gs);
-    ward__wire__session_spec__init(&spec);
-    gs.name = s->name;
-    gs.circuit_hash.data = s->circ->hash;
-    gs.circuit_hash.len = 32;
-    gs.role = (uint32_t)s->my_role;
-    gs.peer = (char *)pname(c, pidx);
-    gs.and_gates = s->circ->c.and_count;
-    spec.spec_case = WARD__WIRE__SESSION_SPEC__SPEC_GC;
-    spec.gc = &gs;
-    size_t slen = ward__wire__session_spec__get_packed_size(&spec);
-    uint8_t *sbytes = malloc(slen);
-    if (!sbytes) {
+    if (send_join(c, out, g, s, orphan, now) != WARD_OK) {
         core_reply_error(c, out, client, id, WARD_ENOMEM, "out of memory");
         s->has_client = 0;
         free_session(c, s);
-        return;
     }
-    ward__wire__session_spec__pack(&spec, sbytes);
-    uint8_t nonce[WARD_WIRE_NONCE_BYTES];
-    ward_rng_bytes(c->rng, nonce, sizeof nonce);
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)c->name, strlen(c->name));
-    crypto_hash_sha256_update(&h, nonce, sizeof nonce);
-    crypto_hash_sha256_update(&h, sbytes, slen);
-    crypto_hash_sha256_final(&h, s->my_id);
-    append_session(g, s);
-    Ward__Wire__Propose pr;
-    ward__wire__propose__init(&pr);
-    pr.spec.data = sbytes;
-    pr.spec.len = slen;
-    pr.nonce.data = nonce;
-    pr.nonce.len = sizeof nonce;
-    ward_envelope e;
-    ward__wire__envelope__init(&e);
-    e.session_id.data = s->my_id;
-    e.session_id.len = 32;
-    e.kind = WARD__WIRE__KIND__KIND_PROPOSE;
-    e.round = 0;
-    e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PROPOSE;
-    e.propose = &pr;
-    rc = send_env(c, out, s, &e);
-    free(sbytes);
-    s->round = 1;
+}
+
+int gc_start_owned(ward_core *c, ward_actions *out, long pidx, const char *name,
+                   ward_circuit *circ, int garbler, const uint8_t *bits, size_t nbits,
+                   gc_owner_fn done, const uint8_t owner[32], char *why, size_t why_cap,
+                   uint64_t now) {
+    struct gc_state *g = state(c);
+    if (!g) {
+        ward_circuit_free(circ);
+        snprintf(why, why_cap, "out of memory");
+        return WARD_ENOMEM;
+    }
+    if (pidx < 0 || pidx == c->self || (size_t)pidx >= c->roster->n_members || !name_ok(name) ||
+        circ->ninputs < 1 || find_named(g, pidx, name, 1)) {
+        ward_circuit_free(circ);
+        snprintf(why, why_cap, "bad garbled-circuit session %s", name);
+        return WARD_EINVAL;
+    }
+    uint32_t w0 = circ->input_widths[0], m = circ->input_bits - w0;
+    if (nbits != (garbler ? w0 : m) || m > WARD_OTX_MAX) {
+        ward_circuit_free(circ);
+        snprintf(why, why_cap, "%zu input bits do not fit the circuit", nbits);
+        return WARD_EINVAL;
+    }
+    if (!core_peer_connected(c, pidx)) {
+        ward_circuit_free(circ);
+        snprintf(why, why_cap, "%s is not connected", pname(c, pidx));
+        return WARD_ESTATE;
+    }
+    gc_session *s = calloc(1, sizeof *s);
+    gc_circ *k = calloc(1, sizeof *k);
+    char *path = strdup("(built in)");
+    uint8_t *b = calloc((size_t)w0 + m + 1, 1);
+    if (!s || !k || !path || !b) {
+        free(s);
+        free(k);
+        free(path);
+        free(b);
+        ward_circuit_free(circ);
+        snprintf(why, why_cap, "out of memory");
+        return WARD_ENOMEM;
+    }
+    /* The circuit: hashed as a parsed file would be, reordered alike on
+     * both sides, and freed with its last session. */
+    k->c = *circ;
+    memset(circ, 0, sizeof *circ);
+    circ_hash(k->hash, &k->c);
+    int rc = ward_gc_reorder_var(&k->c);
     if (rc != WARD_OK) {
-        fail_session(c, out, s, 0, 0, rc, now, "cannot send the join to %s: %s", pname(c, pidx),
-                     ward_strerror(rc));
-        return;
+        ward_circuit_free(&k->c);
+        free(k);
+        free(path);
+        free(s);
+        free(b);
+        snprintf(why, why_cap, "the circuit cannot be garbled (%s)", ward_strerror(rc));
+        return rc;
     }
-    core_log(c, out, WARD_LOG_DEBUG, "gc session %s: waiting for %s", s->name, pname(c, pidx));
-    if (orphan) {
-        s->has_peer_join = 1;
-        memcpy(s->peer_id, orphan->peer_id, 32);
-        memcpy(s->peer_hash, orphan->peer_hash, 32);
-        s->peer_role = orphan->peer_role;
-        unlink_session(c, orphan);
-        free_session(c, orphan);
-        try_match(c, out, s, now);
+    k->path = path;
+    k->refs = 1;
+    k->builtin = 1;
+    k->next = g->circs;
+    g->circs = k;
+    memcpy(b + (garbler ? 0 : w0), bits, nbits);
+    s->peer = pidx;
+    s->state = GS_WAIT;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->owned = 1;
+    s->owner_done = done;
+    memcpy(s->owner, owner, 32);
+    s->t0 = now;
+    s->deadline = now + c->cfg.session_timeout_ms;
+    s->my_role = garbler ? ROLE_GARBLER : ROLE_EVALUATOR;
+    s->garbler = garbler;
+    s->circ = k;
+    s->bits = b;
+    s->w0 = w0;
+    s->m = m;
+    s->step = "the peer to join";
+    gc_session *orphan = find_named(g, pidx, name, 0);
+    if (send_join(c, out, g, s, orphan, now) != WARD_OK) {
+        free_session(c, s);
+        snprintf(why, why_cap, "out of memory");
+        return WARD_ENOMEM;
+    }
+    return WARD_OK;
+}
+
+void gc_cancel_owned(ward_core *c, ward_actions *out, const uint8_t owner[32], const char *why,
+                     uint64_t now) {
+    if (!c->gc) return;
+    for (gc_session *s = c->gc->sessions; s; s = s->next) {
+        if (!s->owned || sodium_memcmp(s->owner, owner, 32) != 0) continue;
+        s->owner_done = NULL;
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_CANCELLED, WARD_ESTATE, now, "%s", why);
+        return;
     }
 }
 

@@ -356,3 +356,81 @@ int ward_store_default_domain(ward_store *st, ward_key_label *labels, size_t *n,
     ward_table_info_clear(&t);
     return rc;
 }
+
+int ward_store_column_max(ward_store *st, int64_t *max, int *found, unsigned *scale,
+                          const char *table, const char *column, const char *where) {
+    WARD_ARG_CHECK(st != NULL && max != NULL && found != NULL && scale != NULL && table &&
+                   column && where);
+    *max = 0;
+    *found = 0;
+    *scale = 0;
+    ward_table_info t;
+    if (ward_store_table_info(st, &t, table) != WARD_OK) {
+        snprintf(st->errmsg, sizeof st->errmsg, "no table '%s'", table);
+        return WARD_ENOTFOUND;
+    }
+    const ward_column_info *vc = find_column(&t, column);
+    if (!vc) {
+        snprintf(st->errmsg, sizeof st->errmsg, "table '%s' has no column '%s'", table, column);
+        ward_table_info_clear(&t);
+        return WARD_ENOTFOUND;
+    }
+    if (vc->type != WARD_COLTYPE_INTEGER && vc->type != WARD_COLTYPE_DECIMAL) {
+        snprintf(st->errmsg, sizeof st->errmsg, "column '%s.%s' is not numeric", table, column);
+        ward_table_info_clear(&t);
+        return WARD_EINVAL;
+    }
+    *scale = vc->scale;
+    ward_expr ex;
+    memset(&ex, 0, sizeof ex);
+    int rc = WARD_OK;
+    if (where[0] != '\0') {
+        rc = ward_expr_compile(&ex, where, &t);
+        if (rc != WARD_OK) {
+            snprintf(st->errmsg, sizeof st->errmsg, "--where at byte %zu: %s", ex.err_pos, ex.err);
+            ward_expr_free(&ex);
+            ward_table_info_clear(&t);
+            return rc;
+        }
+    }
+    /* Identifiers come from the table's metadata (validated at import) and
+     * are quoted; the expression's values are bound parameters. */
+    const char *filter = ex.sql ? ex.sql : "1";
+    size_t cap = 256 + 2 * WARD_STORE_NAME_MAX + strlen(filter);
+    char *sql = malloc(cap);
+    if (!sql) {
+        ward_expr_free(&ex);
+        ward_table_info_clear(&t);
+        return WARD_ENOMEM;
+    }
+    snprintf(sql, cap, "SELECT MAX(\"%s\") FROM \"%s\" WHERE %s", vc->name, t.name, filter);
+    ward_table_info_clear(&t);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        snprintf(st->errmsg, sizeof st->errmsg, "%s", sqlite3_errmsg(st->db));
+        free(sql);
+        ward_expr_free(&ex);
+        return WARD_EIO;
+    }
+    free(sql);
+    for (size_t i = 0; i < ex.n_params; i++) {
+        const ward_param *pa = &ex.params[i];
+        int b = (int)i + 1;
+        if (pa->type == WARD_PARAM_TEXT) sqlite3_bind_text(stmt, b, pa->text, -1, SQLITE_TRANSIENT);
+        else if (pa->type == WARD_PARAM_INT) sqlite3_bind_int64(stmt, b, pa->i);
+        else sqlite3_bind_double(stmt, b, pa->r);
+    }
+    ward_expr_free(&ex);
+    int sr = sqlite3_step(stmt);
+    if (sr == SQLITE_ROW) {
+        if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+            *max = sqlite3_column_int64(stmt, 0);
+            *found = 1;
+        }
+    } else {
+        snprintf(st->errmsg, sizeof st->errmsg, "%s", sqlite3_errmsg(st->db));
+        rc = WARD_EIO;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}

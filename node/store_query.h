@@ -63,6 +63,14 @@ int ward_store_aggregate_clamped(ward_store *st, ward_agg_local *out, const char
                                  const ward_key_label *domain, size_t n_domain, unsigned scale,
                                  int64_t lower, int64_t upper);
 
+/* The largest value of the numeric `column` over the rows that satisfy
+ * `where` (as ward_store_aggregate), at the column's own decimal scale
+ * (*scale). *found is 0, and *max 0, when no such row has a non-NULL
+ * value. Returns 0, WARD_ENOTFOUND (no such table or column), WARD_EINVAL
+ * (a text or timestamp column), a bad expression's code, WARD_EIO. */
+int ward_store_column_max(ward_store *st, int64_t *max, int *found, unsigned *scale,
+                          const char *table, const char *column, const char *where);
+
 /* The default domain of group_by over the table: fixed where every part
  * has one (hour, weekday, buckets of a column with declared bounds; ""
  * gives "all"), else *open = 1 and *n = 0. Returns as

@@ -247,7 +247,7 @@ static int payload_check(uint32_t kind, const ProtobufCMessage *p) {
         const Ward__Wire__GcData *m = (const Ward__Wire__GcData *)p;
         if (!bytes_sane(&m->data)) return WARD_EINVAL;
         if (m->sub_kind == WARD__WIRE__GC_SUB_KIND__GC_UNSPECIFIED) return WARD_EPARSE;
-        if ((uint32_t)m->sub_kind > WARD__WIRE__GC_SUB_KIND__GC_OUTPUT)
+        if ((uint32_t)m->sub_kind > WARD__WIRE__GC_SUB_KIND__GC_INPUT_SHARE)
             return WARD_EUNSUPPORTED;
         return 0;
     }

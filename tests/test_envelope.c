@@ -575,8 +575,10 @@ static void test_payload_rules(void) {
     fixture_init(&f, WARD__WIRE__KIND__KIND_GC_DATA);
     f.gc.sub_kind = WARD__WIRE__GC_SUB_KIND__GC_UNSPECIFIED;
     CHECK_BOTH(&f.e, WARD_EPARSE);
-    f.gc.sub_kind = (Ward__Wire__GcSubKind)10;
+    f.gc.sub_kind = (Ward__Wire__GcSubKind)11;
     CHECK_BOTH(&f.e, WARD_EUNSUPPORTED);
+    f.gc.sub_kind = WARD__WIRE__GC_SUB_KIND__GC_INPUT_SHARE;
+    CHECK_BOTH(&f.e, 0);
     f.gc.sub_kind = WARD__WIRE__GC_SUB_KIND__GC_OUTPUT;
     CHECK_BOTH(&f.e, 0);
 
