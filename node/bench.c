@@ -45,7 +45,7 @@ static const struct {
     {"noise", ward_bench_noise, "Noise transport throughput and handshakes"},
     {"field", ward_bench_field, "F_p arithmetic, sharing and reconstruction"},
     {"gc", ward_bench_gc, "half-gates garbling and evaluation of the AES-128 circuit"},
-    {"ot", ward_bench_ot, "base OT and IKNP OT extension (one process)"},
+    {"ot", ward_bench_ot, "base OT and IKNP OT extension (one process, and two over loopback)"},
     {"dp", ward_bench_dp, "exact DP samplers: discrete Gaussian and Laplace, Bernoulli(exp(-x))"},
     {"gc2pc", ward_bench_gc2pc, "two-party garbled circuits (ward gc) between node processes on loopback"},
     {"agg", ward_bench_agg, "exact secret-shared aggregates between 3 to 40 node processes on loopback"},
