@@ -8,6 +8,7 @@
 #include "bench_sim.h"
 #include "cmd_circuit.h"
 #include "cmd_eval.h"
+#include "cmd_learn.h"
 #include "cmd_ldp.h"
 #include "cmd_node.h"
 #include "cmd_sim_run.h"
@@ -72,6 +73,10 @@ static void usage(FILE *out) {
           "      [--split allocator|even] [--queries NAME,...] [--curve [E,...]]\n"
           "                                utility of private releases for the demo\n"
           "                                city's analyst queries (docs/privacy.md)\n"
+          "  eval learning [--json] [--seed S] [--tasks NAME,...] [--rounds small|full|N]\n"
+          "      [--dp-rounds N] [--model KIND] [--prox MU] [--lr X] [--dp-lr X] [--data DIR]\n"
+          "                                federated learning on the real tasks: federated,\n"
+          "                                DP, centralized and local-only (docs/learning.md)\n"
           "  bench NAME [--json] [--quick] run one benchmark (ward bench --list)\n"
           "  version                       print the version\n"
           "  help                          this text\n",
@@ -133,6 +138,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "selftest") == 0) return cmd_selftest(argc - 2, argv + 2);
     if (strcmp(cmd, "circuit") == 0) return ward_cmd_circuit(argc - 2, argv + 2);
     if (strcmp(cmd, "ldp") == 0) return ward_cmd_ldp(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0 && argc >= 3 && strcmp(argv[2], "learning") == 0)
+        return ward_cmd_eval_learning(argc - 3, argv + 3);
     if (strcmp(cmd, "eval") == 0) return ward_cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) {
         /* netsim/ sits above node/, so its benchmark is registered here. */
