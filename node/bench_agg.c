@@ -17,7 +17,7 @@
  *   sum24_script_seq_ms_n10, sum24_script_ms_n10
  *       100 back-to-back 24-bucket sums (`sum ... --group-by hour(ts)`) from
  *       one session script at 10 nodes: the script's wall time / 100, with
- *       the lines run one after the other, and with `--parallel 8`.
+ *       the lines run one after the other, and with `--parallel 16`.
  *       Anchored by MP-SPDZ's 24-element sum, 100 back to back.
  *   rows_per_s_n40
  *       rows aggregated per second across 40 sources: the rows of a larger
@@ -286,9 +286,9 @@ static int run_size(ward_bench_report *r, unsigned n, int quick) {
             fprintf(f, "sum %d: sum trips.duration_s --group-by hour(ts) --parties all --exact\n",
                     i + 1);
         if (f && fclose(f) != 0) rc = WARD_EIO;
-        /* In order, one after the other; then as `ward run --parallel 8`
-         * runs it, eight lines in flight. */
-        static const unsigned par[2] = {1, 8};
+        /* In order, one after the other; then as `ward run --parallel 16`
+         * runs it, sixteen lines in flight. */
+        static const unsigned par[2] = {1, 16};
         static const char *const fig[2] = {"sum24_script_seq_ms_n10", "sum24_script_ms_n10"};
         for (int k = 0; k < 2 && rc == WARD_OK; k++) {
             ward_run_summary sum;

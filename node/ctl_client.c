@@ -147,14 +147,26 @@ int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
         free(out);
         return WARD_EIO;
     }
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int cr = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    if (cr != 0 && errno == EAGAIN) {
+        /* A listener with a full backlog (many clients at once): a Unix
+         * socket does not queue the attempt, so try again, within reason. */
+        int64_t cdl = mono_ms() + (timeout_ms < 5000 ? timeout_ms : 5000);
+        while (cr != 0 && errno == EAGAIN && mono_ms() < cdl) {
+            poll(NULL, 0, 1);
+            cr = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+        }
+        if (cr != 0 && errno == EAGAIN) {
+            snprintf(msg, msg_cap, "the node at %s does not accept connections", sock_path);
+            rc = WARD_EIO;
+        }
+    }
+    if (cr != 0 && rc == WARD_OK) {
         int e = errno;
-        if (e == EAGAIN || e == EINPROGRESS) {
-            /* A listener with a full backlog: wait for it, within reason. */
-            int64_t cdl = mono_ms() + (timeout_ms < 5000 ? timeout_ms : 5000);
+        if (e == EINPROGRESS) {
             int err = 0;
             socklen_t el = sizeof err;
-            if (wait_fd(fd, POLLOUT, cdl) != WARD_OK ||
+            if (wait_fd(fd, POLLOUT, deadline) != WARD_OK ||
                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
                 snprintf(msg, msg_cap, "the node at %s does not accept connections", sock_path);
                 rc = WARD_EIO;
@@ -197,7 +209,8 @@ int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
             rc = recv_all(fd, body, n, deadline);
         }
         if (rc == WARD_ETRUNC) {
-            snprintf(msg, msg_cap, "the node at %s closed the connection without replying",
+            snprintf(msg, msg_cap, "the node at %s closed the connection without replying (it takes at most 64 "
+                     "control clients at a time)",
                      sock_path);
             break;
         }

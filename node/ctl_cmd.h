@@ -96,7 +96,7 @@ typedef struct {
     double wall_ms;                    /* the whole script */
 } ward_run_summary;
 
-#define WARD_RUN_MAX_PARALLEL 64
+#define WARD_RUN_MAX_PARALLEL 32 /* a node takes 64 control clients at a time */
 
 /* Runs a session script against the node at sock (node: the --node
  * argument, for @NAME lines) without printing its results, up to

@@ -1406,7 +1406,7 @@ static int listen_control(ward_driver *d, char *msg, size_t msg_cap) {
         d->ctl_bound = 1;
         if (chmod(path, 0600) != 0) rc = uv_translate_sys_error(errno);
     }
-    if (rc == 0) rc = uv_listen((uv_stream_t *)&d->ctl, 16, on_ctl_connection);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&d->ctl, 128, on_ctl_connection);
     if (rc != 0) {
         snprintf(msg, msg_cap, "cannot listen on control socket %s: %s", path, uv_strerror(rc));
         return WARD_EIO;

@@ -179,6 +179,17 @@ for x, y in zip(a["results"], b["results"]):
 EOF
 run "$ward" --node "$city/transport" run "$script" --parallel 0
 check "--parallel 0 is a usage error" [ "$rc" -eq 2 ]
+# Thirty-two lines in flight: more clients at once than the control
+# socket's backlog takes without a retry.
+for i in $(seq 1 40); do echo "n$i: count trips --parties bikeshare,transport --exact"; done >"$tmp/many.ward"
+run "$ward" --node "$city/transport" run "$tmp/many.ward" --json --parallel 32
+check "40 lines with --parallel 32 all succeed ($(head -c 200 "$tmp/err"))" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["failed"] == 0 and len(d["results"]) == 40, d["failed"]
+assert all(r["value"] == 24437 for r in d["results"]), [r.get("value") for r in d["results"]]' "$tmp/out"
+run "$ward" --node "$city/transport" run "$script" --parallel 33
+check "--parallel 33 is a usage error" [ "$rc" -eq 2 ]
 
 # ---- group-by keys: a column, compound keys, buckets, dates; union or declared ----------------
 pk=parking-aarhus,parking-north,parking-south
