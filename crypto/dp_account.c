@@ -506,19 +506,13 @@ int ward_dp_ddg_rho(double *rho, uint64_t sigma2_num, uint64_t sigma2_den,
 }
 
 /* The search of ward_dp_ddg_calibrate for an allowance rho_t > 0. */
-static int ddg_sigma2_for_rho(uint64_t *num, uint64_t *den_out, double rho_t, double sensitivity,
-                              uint32_t h) {
-    /* tau >= 0, so sigma^2 >= D^2 / (2 h rho_t); then search the rationals
-     * num/den above that bound for the smallest that meets rho_t (rho
-     * falls as sigma grows). */
-    ld d = sensitivity;
-    ld s2_lo = d * d / (2 * (ld)h * (ld)rho_t);
-    if (h >= 2 && s2_lo < 0.25L) s2_lo = 0.25L;
-    if (s2_lo > (ld)WARD_DP_MAX_GAUSS_SIGMA2) return WARD_EOVERFLOW;
-    uint64_t den = s2_lo <= 1.8e13L ? 1000000 : 1;
+/* The search of ddg_sigma2_for_rho at one denominator: WARD_EOVERFLOW
+ * when the answer is beyond what num/den can hold. */
+static int ddg_search(uint64_t *num, ld s2_lo, uint64_t den, double rho_t, double sensitivity,
+                      uint32_t h) {
     ld num_max = (ld)WARD_DP_MAX_GAUSS_SIGMA2 * (ld)den;
     if (num_max > 18446744073709551615.0L) num_max = 18446744073709551615.0L;
-
+    if (s2_lo * (ld)den >= num_max) return WARD_EOVERFLOW;
     double r;
     uint64_t lo = (uint64_t)floorl(s2_lo * (ld)den);
     if (lo >= 1) lo -= 1; /* below the bound: infeasible (or 0) */
@@ -526,8 +520,10 @@ static int ddg_sigma2_for_rho(uint64_t *num, uint64_t *den_out, double rho_t, do
     for (;;) {
         if (ward_dp_ddg_rho(&r, hi, den, sensitivity, h) == WARD_OK && r <= rho_t) break;
         lo = hi;
-        if ((ld)hi * 2 > num_max) return WARD_EOVERFLOW;
-        hi *= 2;
+        if ((ld)hi >= num_max) return WARD_EOVERFLOW;
+        /* Double, but never past what num can hold: the last step tries
+         * the largest value itself. */
+        hi = (ld)hi * 2 > num_max ? (uint64_t)num_max : hi * 2;
     }
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
@@ -535,8 +531,28 @@ static int ddg_sigma2_for_rho(uint64_t *num, uint64_t *den_out, double rho_t, do
         else lo = mid;
     }
     *num = hi;
-    *den_out = den;
     return WARD_OK;
+}
+
+static int ddg_sigma2_for_rho(uint64_t *num, uint64_t *den_out, double rho_t, double sensitivity,
+                              uint32_t h) {
+    /* tau >= 0, so sigma^2 >= D^2 / (2 h rho_t); then search the rationals
+     * num/den above that bound for the smallest that meets rho_t (rho
+     * falls as sigma grows). Denominator 10^6 while num can hold the
+     * answer; integers beyond (sigma^2 above about 1.8e13, where a part in
+     * 10^13 is finer than anything the accounting resolves). */
+    ld d = sensitivity;
+    ld s2_lo = d * d / (2 * (ld)h * (ld)rho_t);
+    if (h >= 2 && s2_lo < 0.25L) s2_lo = 0.25L;
+    if (s2_lo > (ld)WARD_DP_MAX_GAUSS_SIGMA2) return WARD_EOVERFLOW;
+    int rc = WARD_EOVERFLOW;
+    if (s2_lo <= 1.8e13L && (rc = ddg_search(num, s2_lo, 1000000, rho_t, sensitivity, h)) == WARD_OK) {
+        *den_out = 1000000;
+        return WARD_OK;
+    }
+    rc = ddg_search(num, s2_lo, 1, rho_t, sensitivity, h);
+    if (rc == WARD_OK) *den_out = 1;
+    return rc;
 }
 
 int ward_dp_ddg_sigma2_for_rho(uint64_t *sigma2_num, uint64_t *sigma2_den, double rho,

@@ -437,6 +437,31 @@ static void test_ddg(void) {
 
 /* ---- bad input ---- */
 
+/* The calibration finds sigma^2 at every magnitude up to the sampler's
+ * limit, tight: the rho of each sigma^2 from 1e2 to 1e17 is asked back for
+ * (a search that overshot its numerator's limit once refused everything
+ * between about 9e12 and 1.8e13). */
+static void test_ddg_search_range(void) {
+    int bad = 0;
+    for (double s2 = 100; s2 < 1e17; s2 *= 1.37) {
+        for (uint32_t h = 1; h <= 16; h *= 4) {
+            double rho;
+            uint64_t num = (uint64_t)s2, den = 1, n2, d2;
+            if (ward_dp_ddg_rho(&rho, num, den, 65537.0, h) != WARD_OK) continue;
+            int rc = ward_dp_ddg_sigma2_for_rho(&n2, &d2, rho, 65537.0, h);
+            double back = 0;
+            if (rc == WARD_OK) ward_dp_ddg_rho(&back, n2, d2, 65537.0, h);
+            double found = rc == WARD_OK ? (double)n2 / (double)d2 : 0;
+            if (rc != WARD_OK || back > rho || found > s2 * (1 + 1e-9) + 1) {
+                if (bad++ < 5)
+                    fprintf(stderr, "  sigma^2 %.6g h %u: rc %d, found %.6g (rho %.6g vs %.6g)\n",
+                            s2, h, rc, found, back, rho);
+            }
+        }
+    }
+    CHECK(bad == 0);
+}
+
 static void test_bad_input(void) {
     const double bad_eps[] = {-1, -1e-300, NAN, INFINITY, -INFINITY};
     const double bad_delta[] = {0, 1, -0.1, 1.5, NAN, INFINITY};
@@ -570,6 +595,7 @@ static void test_bad_input(void) {
 }
 
 int main(void) {
+    test_ddg_search_range();
     test_analytic_gaussian();
     test_zcdp_known();
     test_rdp_known();
