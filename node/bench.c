@@ -49,6 +49,7 @@ static const struct {
     {"dp", ward_bench_dp, "exact DP samplers: discrete Gaussian and Laplace, Bernoulli(exp(-x))"},
     {"gc2pc", ward_bench_gc2pc, "two-party garbled circuits (ward gc) between node processes on loopback"},
     {"agg", ward_bench_agg, "exact secret-shared aggregates between 3 to 40 node processes on loopback"},
+    {"fl", ward_bench_fl, "federated-training rounds between 10 node processes on loopback"},
 };
 
 /* Benchmarks of the layers above node/ (netsim's `sim`), registered by

@@ -49,6 +49,7 @@ int ward_bench_ot(ward_bench_report *r);
 int ward_bench_dp(ward_bench_report *r);
 int ward_bench_agg(ward_bench_report *r);
 int ward_bench_gc2pc(ward_bench_report *r);
+int ward_bench_fl(ward_bench_report *r);
 
 /* Registers a benchmark from a layer above node/ (netsim's `sim`, which
  * node/ must not link); main() calls it before ward_bench_main. Returns 0,

@@ -15,6 +15,7 @@
 
 #include "control.pb-c.h"
 #include "cmd_decide.h"
+#include "cmd_train.h"
 #include "ctl_cmd.h"
 #include "ctl_client.h"
 #include "error.h"
@@ -974,6 +975,9 @@ static const char ctl_usage[] =
     "  max|argmax|threshold TABLE.COLUMN --agg sum|max|count --parties LIST|all\n"
     "      --compute A,B [--threshold T] [--where EXPR]   (a decision computed by A and B\n"
     "      in a garbled circuit on the parties' shared local aggregates)\n"
+    "  train --table T --features F --label Y --model linear|logreg|softmax|mlp\n"
+    "      --parties LIST|all --rounds R [--local-epochs E] [--algo fedavg|fedprox]\n"
+    "      [--lr X] [--clip C] [--pace-ms N]   (federated training, docs/learning.md)\n"
     "  run SCRIPT [--stop-on-error]   (a session script, docs/session-scripts.md)\n";
 
 int ward_cmd_ctl(int argc, char **argv) {
@@ -1025,6 +1029,8 @@ int ward_cmd_ctl(int argc, char **argv) {
         ex = do_gc(sock, json, n, rest);
     } else if (ward_cmd_is_decide(cmd)) {
         ex = ward_cmd_decide(sock, json, cmd, n, rest);
+    } else if (strcmp(cmd, "train") == 0) {
+        ex = ward_cmd_train(sock, json, n, rest);
     } else if (strcmp(cmd, "run") == 0) {
         ex = ward_cmd_run(node, sock, json, n, rest);
     } else {

@@ -195,6 +195,7 @@ static void drop_conn(ward_core *c, ward_actions *out, conn *k, int send_close, 
         core_log(c, out, WARD_LOG_INFO, "peer %s disconnected", peer_name(c, idx));
         agg_on_peer_lost(c, out, idx, now);
         decide_on_peer_lost(c, out, idx, now);
+        fl_on_peer_lost(c, out, idx, now);
     }
     if (idx >= 0 && idx != c->self && c->peers[idx].c == NULL) gc_on_peer_lost(c, out, idx, now);
 }
@@ -429,6 +430,7 @@ static int on_frame(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, size
                     keep = 0;
                 } else if (whole) {
                     if (!decide_on_envelope(c, out, k->peer, whole, now) &&
+                        !fl_on_envelope(c, out, k->peer, whole, now) &&
                         !gc_on_envelope(c, out, k->peer, whole, now))
                         agg_on_envelope(c, out, k->peer, whole, now);
                     ward_envelope_free(whole);
@@ -451,7 +453,8 @@ static int on_frame(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, size
                 pong.pong = &pg;
                 core_send_envelope(c, out, k->peer, &pong);
             } else if (e->kind != WARD__WIRE__KIND__KIND_PONG) {
-                if (!decide_on_envelope(c, out, k->peer, e, now) && !gc_on_envelope(c, out, k->peer, e, now))
+                if (!decide_on_envelope(c, out, k->peer, e, now) && !fl_on_envelope(c, out, k->peer, e, now) &&
+                    !gc_on_envelope(c, out, k->peer, e, now))
                     agg_on_envelope(c, out, k->peer, e, now);
             }
         } else {
@@ -546,6 +549,7 @@ static void on_tick(ward_core *c, ward_actions *out, uint64_t now) {
     agg_on_tick(c, out, now);
     gc_on_tick(c, out, now);
     decide_on_tick(c, out, now);
+    fl_on_tick(c, out, now);
     if (!c->stopping) set_timer(out, TIMER_ID(TIMER_TICK, 0), now + CORE_TICK_MS);
 }
 
@@ -926,6 +930,9 @@ static void on_ctl_request(ward_core *c, ward_actions *out, uint64_t client, con
         case WARD__CONTROL__REQUEST__COMMAND_DECIDE:
             decide_start(c, out, client, req->id, req->decide, now);
             break;
+        case WARD__CONTROL__REQUEST__COMMAND_TRAIN:
+            fl_start(c, out, client, req->id, req->train, now);
+            break;
         case WARD__CONTROL__REQUEST__COMMAND_BUDGET: ctl_budget(c, out, client, req->id); break;
         case WARD__CONTROL__REQUEST__COMMAND_AUDIT:
             ctl_audit(c, out, client, req->id, req->audit);
@@ -1070,6 +1077,7 @@ int ward_core_handle(ward_core *c, ward_actions *out, const ward_core_event *ev,
         core_import_client_closed(c, ev->client);
         gc_on_client_closed(c, ev->client);
         decide_on_client_closed(c, ev->client);
+        fl_on_client_closed(c, ev->client);
         break;
     case WARD_EV_TICK:
         break;
@@ -1087,6 +1095,7 @@ int ward_core_shutdown(ward_core *c, ward_actions *out, uint64_t now) {
     if (c->stopping) return WARD_OK;
     agg_abort_all(c, out, "node shutting down", now);
     decide_abort_all(c, out, "node shutting down", now);
+    fl_abort_all(c, out, "node shutting down", now);
     gc_abort_all(c, out, "node shutting down", now);
     c->stopping = 1;
     while (c->n_conns > 0) {
@@ -1104,6 +1113,7 @@ void ward_core_free(ward_core *c) {
     if (!c) return;
     agg_free_all(c);
     decide_free_all(c);
+    fl_free_all(c);
     gc_free_all(c);
     core_import_free_all(c);
     while (c->n_conns > 0) free_conn(c, c->conns[0]);
@@ -1121,5 +1131,5 @@ void ward_core_get_stats(const ward_core *c, ward_core_stats *st) {
     st->peers_connected = 0;
     for (size_t i = 0; i < c->roster->n_members; i++)
         if ((long)i != c->self && c->peers[i].c) st->peers_connected++;
-    st->sessions_active = agg_active(c) + gc_active(c) + decide_active(c);
+    st->sessions_active = agg_active(c) + gc_active(c) + decide_active(c) + fl_active(c);
 }

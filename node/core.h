@@ -138,7 +138,9 @@ enum {
     /* Garbled circuits (session_gc.c), as garbler: send the garbled tables
      * 32 bytes short; send one input label too few. */
     WARD_TEST_FAULT_GC_TRUNCATE = 6,
-    WARD_TEST_FAULT_GC_LABELS = 7
+    WARD_TEST_FAULT_GC_LABELS = 7,
+    /* Federated training (session_fl.c): label round 2's shares as round 4. */
+    WARD_TEST_FAULT_FL_WRONG_ROUND = 8
 };
 
 /* Creates a core. rng is borrowed and must outlive the core (the driver

@@ -62,6 +62,7 @@ typedef struct {
 struct agg_session;
 struct gc_state;
 struct decide_session;
+struct fl_session;
 
 struct ward_core {
     ward_core_config cfg;
@@ -83,6 +84,7 @@ struct ward_core {
     ward_core_stats stats;
     struct gc_state *gc;         /* garbled-circuit sessions and OT state (session_gc.c) */
     struct decide_session *decides; /* decisions across departments (session_decide.c) */
+    struct fl_session *fls;      /* federated training (session_fl.c) */
     struct import_wait *imports; /* imports waiting or being staged, first running (core_import.c) */
     uint64_t next_job;
     uint8_t scratch[WARD_FRAME_MAX];
@@ -193,5 +195,19 @@ void decide_on_client_closed(ward_core *c, uint64_t client);
 void decide_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now);
 void decide_free_all(ward_core *c);
 uint32_t decide_active(const ward_core *c);
+
+/* ---- federated training (session_fl.c) ---- */
+void fl_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
+              const Ward__Control__TrainRequest *req, uint64_t now);
+/* Returns 1 when the envelope belonged to a training session (a PROPOSE
+ * carrying a TrainSpec, or any envelope with a training session's id). */
+int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
+                   uint64_t now);
+void fl_on_tick(ward_core *c, ward_actions *out, uint64_t now);
+void fl_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now);
+void fl_on_client_closed(ward_core *c, uint64_t client);
+void fl_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now);
+void fl_free_all(ward_core *c);
+uint32_t fl_active(const ward_core *c);
 
 #endif

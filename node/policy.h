@@ -11,7 +11,7 @@
  *
  * PEER, TABLE, COLUMNS and OPS are each `*` or a comma-separated list
  * (OPS: sum, count, mean, histogram; max, argmax, threshold for the
- * decisions of node/session_decide.c). A rule matches a use when every field
+ * decisions of node/session_decide.c; train for node/session_fl.c). A rule matches a use when every field
  * matches; `allow` accepts, `deny` refuses with the rule's line number.
  */
 #ifndef WARD_POLICY_H

@@ -39,7 +39,7 @@
 
 /* The protocol version this build speaks. */
 #define WARD_WIRE_VERSION_MAJOR 1u
-#define WARD_WIRE_VERSION_MINOR 1u
+#define WARD_WIRE_VERSION_MINOR 2u
 
 /* Limits. A transport plaintext is a Noise transport message less its
  * 16-byte tag. */
