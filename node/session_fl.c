@@ -1554,8 +1554,8 @@ static void drop_party(ward_core *c, ward_actions *out, fl_session *s, size_t p,
              s->id_hex, rname(c, s->party[p]), s->round, why, count_live(s), s->n);
     if (count_live(s) < s->t) {
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
-                     "only %zu parties remain after %s dropped out; t = %zu are needed",
-                     count_live(s), rname(c, s->party[p]), s->t);
+                     "only %zu parties remain after %s dropped out (%.200s); t = %zu are needed",
+                     count_live(s), rname(c, s->party[p]), why, s->t);
         return;
     }
     check_progress(c, out, s, now);
