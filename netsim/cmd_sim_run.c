@@ -125,8 +125,9 @@ int ward_cmd_sim_run(int argc, char **argv) {
         else if (strcmp(bug, "skip-share") == 0) opt.bug = WARD_RUN_BUG_SKIP_SHARE;
         else if (strcmp(bug, "skip-debit") == 0) opt.bug = WARD_RUN_BUG_SKIP_DEBIT;
         else if (strcmp(bug, "noise-off-by-one") == 0) opt.bug = WARD_RUN_BUG_NOISE_OFF_BY_ONE;
-        else return usage_error("--bug: '%s' is not corrupt-share, skip-share, skip-debit or noise-off-by-one",
-                                bug);
+        else if (strcmp(bug, "fl-wrong-round") == 0) opt.bug = WARD_RUN_BUG_FL_WRONG_ROUND;
+        else return usage_error("--bug: '%s' is not corrupt-share, skip-share, skip-debit, noise-off-by-one "
+                                "or fl-wrong-round", bug);
     }
     ward_scenario sc;
     ward_scenario_error err;

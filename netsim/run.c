@@ -20,7 +20,8 @@
 _Static_assert((int)WARD_RUN_BUG_CORRUPT_SHARE == (int)WARD_TEST_FAULT_CORRUPT_SHARE &&
                    (int)WARD_RUN_BUG_SKIP_SHARE == (int)WARD_TEST_FAULT_SKIP_SHARE &&
                    (int)WARD_RUN_BUG_SKIP_DEBIT == (int)WARD_TEST_FAULT_SKIP_DEBIT &&
-                   (int)WARD_RUN_BUG_NOISE_OFF_BY_ONE == (int)WARD_TEST_FAULT_NOISE_OFF_BY_ONE,
+                   (int)WARD_RUN_BUG_NOISE_OFF_BY_ONE == (int)WARD_TEST_FAULT_NOISE_OFF_BY_ONE &&
+                   (int)WARD_RUN_BUG_FL_WRONG_ROUND == (int)WARD_TEST_FAULT_FL_WRONG_ROUND,
                "ward_run_bug values are ward_core_config.test_fault values");
 
 static double wall_now(void) {
@@ -144,6 +145,14 @@ static void lose_sessions(run_ctx *r, uint32_t node) {
             snprintf(s->error, sizeof s->error, "the proposer crashed before answering");
         }
     }
+    for (size_t k = 0; k < r->n_trains; k++) {
+        run_train *t = &r->trains[k];
+        if (t->status == WARD_RUN_PENDING && t->item->node == node) {
+            t->status = WARD_RUN_LOST;
+            t->reply_ms = ward_sim_now(r->sim);
+            snprintf(t->error, sizeof t->error, "the proposer crashed before answering");
+        }
+    }
 }
 
 /* The latest active partition other than `except`, or -1. */
@@ -168,16 +177,34 @@ static long active_tamper(run_ctx *r, size_t except, uint32_t from, uint32_t to)
 }
 
 static void submit_session(run_ctx *r, size_t item);
+static void submit_train(run_ctx *r, size_t item);
+
+/* A fault begins: the trains running mark the parties it takes away, or
+ * that the network is no longer whole. */
+static void trains_fault(run_ctx *r, const ward_sc_item *it) {
+    for (size_t k = 0; k < r->n_trains; k++) {
+        run_train *t = &r->trains[k];
+        if (t->status != WARD_RUN_PENDING) continue;
+        if (it->kind == WARD_SC_CRASH || it->kind == WARD_SC_STALL) t->lost[it->node] = 1;
+        else t->disturbed = 1;
+    }
+}
 
 static void item_start(run_ctx *r, size_t i) {
     const ward_sc_item *it = &r->sc->items[i];
     uint64_t now = ward_sim_now(r->sim);
+    if (it->kind == WARD_SC_CRASH || it->kind == WARD_SC_STALL || it->kind == WARD_SC_PARTITION ||
+        it->kind == WARD_SC_TAMPER || it->kind == WARD_SC_OUTSIDER)
+        trains_fault(r, it);
     switch (it->kind) {
     case WARD_SC_LINK:
         apply_link(r, it);
         break;
     case WARD_SC_SESSION:
         submit_session(r, i);
+        break;
+    case WARD_SC_TRAIN:
+        submit_train(r, i);
         break;
     case WARD_SC_PARTITION:
         r->item_active[i] = 1;
@@ -384,6 +411,102 @@ static void submit_session(run_ctx *r, size_t item) {
     s->status = WARD_RUN_PENDING;
 }
 
+static void submit_train(run_ctx *r, size_t item) {
+    run_train *t = NULL;
+    for (size_t k = 0; k < r->n_trains && !t; k++)
+        if (r->trains[k].item == &r->sc->items[item]) t = &r->trains[k];
+    if (!t) return;
+    const ward_sc_item *it = t->item;
+    t->submit_ms = ward_sim_now(r->sim);
+    if (!ward_sim_node_up(r->sim, it->node)) {
+        t->status = WARD_RUN_NOT_RUN;
+        snprintf(t->error, sizeof t->error, "the proposer was down");
+        return;
+    }
+    /* Faults already in progress count as if they began now. */
+    for (size_t i = 0; i < r->sc->n; i++) {
+        if (!r->item_active[i]) continue;
+        const ward_sc_item *f = &r->sc->items[i];
+        if (f->kind == WARD_SC_CRASH || f->kind == WARD_SC_STALL) t->lost[f->node] = 1;
+        else if (f->kind == WARD_SC_PARTITION || f->kind == WARD_SC_TAMPER || f->kind == WARD_SC_OUTSIDER)
+            t->disturbed = 1;
+    }
+    Ward__Control__Request req;
+    Ward__Control__TrainRequest tr;
+    Ward__Control__Parties parties;
+    ward__control__request__init(&req);
+    ward__control__train_request__init(&tr);
+    ward__control__parties__init(&parties);
+    char **names = calloc(r->n, sizeof *names);
+    if (!names) {
+        t->status = WARD_RUN_NOT_RUN;
+        snprintf(t->error, sizeof t->error, "out of memory");
+        return;
+    }
+    parties.all = it->parties == NULL;
+    for (size_t i = 0; i < r->n; i++)
+        if (it->parties && it->parties[i]) names[parties.n_names++] = (char *)ward_sim_node_name(r->sim, i);
+    parties.names = names;
+    char *feat[1] = {(char *)it->features};
+    tr.table = (char *)it->query.table;
+    tr.n_features = 1;
+    tr.features = feat;
+    tr.label = (char *)it->label;
+    tr.model = (Ward__Control__Model)it->model; /* the same numbers as ward_learn_kind */
+    tr.parties = &parties;
+    tr.rounds = it->rounds;
+    tr.pace_ms = it->pace_ms;
+    req.id = 1000000 + (uint64_t)(t - r->trains);
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_TRAIN;
+    req.train = &tr;
+    int rc = ward_sim_control_submit(r->sim, &t->client, it->node, &req);
+    free(names);
+    if (rc != WARD_OK) {
+        t->status = WARD_RUN_NOT_RUN;
+        snprintf(t->error, sizeof t->error, "could not submit: %s", ward_strerror(rc));
+        return;
+    }
+    t->status = WARD_RUN_PENDING;
+}
+
+/* The answer to a train directive; 1 if the reply was one. */
+static int train_reply(run_ctx *r, size_t node, uint64_t client, const uint8_t *data, size_t len) {
+    run_train *t = NULL;
+    for (size_t k = 0; k < r->n_trains && !t; k++) {
+        run_train *x = &r->trains[k];
+        if (x->status == WARD_RUN_PENDING && x->client == client && x->item->node == node) t = x;
+    }
+    if (!t) return 0;
+    t->reply_ms = ward_sim_now(r->sim);
+    Ward__Control__Response *resp = ward__control__response__unpack(NULL, len, data);
+    if (!resp) {
+        t->status = WARD_RUN_ERROR;
+        snprintf(t->error, sizeof t->error, "the reply does not parse");
+    } else if (resp->error != 0) {
+        t->status = WARD_RUN_ERROR;
+        snprintf(t->error, sizeof t->error, "%s", resp->message ? resp->message : "(no message)");
+    } else if (resp->result_case != WARD__CONTROL__RESPONSE__RESULT_TRAIN || !resp->train) {
+        t->status = WARD_RUN_ERROR;
+        snprintf(t->error, sizeof t->error, "an answer that is not a training result");
+    } else {
+        const Ward__Control__TrainResult *x = resp->train;
+        t->status = WARD_RUN_OK;
+        snprintf(t->session_id, sizeof t->session_id, "%s", x->session ? x->session : "");
+        snprintf(t->model_hash, sizeof t->model_hash, "%s", x->model_hash ? x->model_hash : "");
+        t->threshold = x->threshold;
+        t->n_parties = x->n_parties;
+        t->n_finished = x->n_finished;
+        for (size_t p = 0; p < x->n_finished; p++) {
+            uint64_t k = 0;
+            if (strncmp(x->finished[p], "node", 4) == 0 &&
+                ward_scenario_parse_uint(&k, x->finished[p] + 4, r->n) == WARD_OK && k >= 1)
+                t->finished[k - 1] = 1;
+        }
+    }
+    if (resp) ward__control__response__free_unpacked(resp, NULL);
+    return 1;
+}
+
 /* Every node's noise for a private session, as it joins the node's
  * vector: summed per session for the dp_result invariant. */
 static void on_noise(void *ctx, const uint8_t session_id[32], const int64_t *noise, size_t len) {
@@ -428,6 +551,7 @@ const run_noise *run_noise_of(const run_ctx *r, const char *session_id) {
 
 static void on_reply(void *ctx, size_t node, uint64_t client, const uint8_t *data, size_t len) {
     run_ctx *r = ctx;
+    if (train_reply(r, node, client, data, len)) return;
     ward_run_session *s = NULL;
     for (size_t i = 0; i < r->rep->n_sessions && !s; i++) {
         ward_run_session *x = &r->rep->sessions[i];
@@ -516,7 +640,23 @@ static int setup(run_ctx *r, char *why, size_t why_cap, char *dir) {
     size_t n_sessions = 0;
     for (size_t i = 0; i < sc->n; i++) n_sessions += sc->items[i].kind == WARD_SC_SESSION;
     r->rep->sessions = calloc(n_sessions + 1, sizeof *r->rep->sessions);
-    if (!r->item_active || !r->outsider_of || !r->crash_count || !r->stall_count || !r->stall_since ||
+    size_t n_trains = 0;
+    for (size_t i = 0; i < sc->n; i++) n_trains += sc->items[i].kind == WARD_SC_TRAIN;
+    r->trains = calloc(n_trains + 1, sizeof *r->trains);
+    for (size_t i = 0, k = 0; r->trains && i < sc->n; i++) {
+        if (sc->items[i].kind != WARD_SC_TRAIN) continue;
+        run_train *t = &r->trains[k++];
+        t->item = &sc->items[i];
+        t->finished = calloc(n, 1);
+        t->lost = calloc(n, 1);
+        r->n_trains = k;
+        if (!t->finished || !t->lost) {
+            free(clocks);
+            snprintf(why, why_cap, "out of memory");
+            return WARD_ENOMEM;
+        }
+    }
+    if (!r->trains || !r->item_active || !r->outsider_of || !r->crash_count || !r->stall_count || !r->stall_since ||
         !r->watch_ok || !clocks || !r->rep->sessions) {
         free(clocks);
         snprintf(why, why_cap, "out of memory");
@@ -639,6 +779,8 @@ int ward_run(ward_run_report *rep, char *why, size_t why_cap, const ward_run_opt
             rep->dp += s->item->epsilon > 0;
             rep->dp_ok += s->item->epsilon > 0 && s->status == WARD_RUN_OK;
         }
+        rep->trains = r.n_trains;
+        for (size_t k = 0; k < r.n_trains; k++) rep->trains_ok += r.trains[k].status == WARD_RUN_OK;
     }
     ward_sim_free(r.sim);
     ward_city_free(&r.city);
@@ -652,6 +794,11 @@ int ward_run(ward_run_report *rep, char *why, size_t why_cap, const ward_run_opt
     free(r.links);
     for (size_t i = 0; i < r.n_noise; i++) free(r.noise[i].sum);
     free(r.noise);
+    for (size_t k = 0; k < r.n_trains; k++) {
+        free(r.trains[k].finished);
+        free(r.trains[k].lost);
+    }
+    free(r.trains);
     rep->wall_s = wall_now() - t0;
     return rc;
 }
@@ -781,6 +928,7 @@ int ward_run_write_text(const ward_run_report *rep, const ward_run_options *opt,
             "sessions: %zu (%zu ok, %zu failed, %zu lost with their proposer, %zu not run; %zu calm; "
             "%zu private, %zu of them ok)\n",
             rep->n_sessions, rep->ok, rep->failed, rep->lost, rep->not_run, rep->calm, rep->dp, rep->dp_ok);
+    if (rep->trains) fprintf(out, "training: %zu runs, %zu finished with a model\n", rep->trains, rep->trains_ok);
     fprintf(out,
             "faults: %zu scheduled; network: %llu retransmissions, %llu resets, %llu tampered writes, "
             "%llu outsider dials\n",

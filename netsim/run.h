@@ -62,7 +62,8 @@ typedef enum {
     WARD_RUN_BUG_CORRUPT_SHARE = 1,  /* = WARD_TEST_FAULT_CORRUPT_SHARE */
     WARD_RUN_BUG_SKIP_SHARE = 2,     /* = WARD_TEST_FAULT_SKIP_SHARE */
     WARD_RUN_BUG_SKIP_DEBIT = 4,     /* = WARD_TEST_FAULT_SKIP_DEBIT */
-    WARD_RUN_BUG_NOISE_OFF_BY_ONE = 5 /* = WARD_TEST_FAULT_NOISE_OFF_BY_ONE */
+    WARD_RUN_BUG_NOISE_OFF_BY_ONE = 5, /* = WARD_TEST_FAULT_NOISE_OFF_BY_ONE */
+    WARD_RUN_BUG_FL_WRONG_ROUND = 8  /* = WARD_TEST_FAULT_FL_WRONG_ROUND */
 } ward_run_bug;
 
 typedef struct {
@@ -120,6 +121,7 @@ typedef struct {
     size_t faults;                 /* fault items in the scenario */
     size_t ok, failed, lost, not_run, calm;
     size_t dp, dp_ok;              /* sessions asking for a private release; those answered */
+    size_t trains, trains_ok;      /* train directives; those that finished with a model */
     ward_sim_stats net;
 } ward_run_report;
 

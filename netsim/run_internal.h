@@ -21,6 +21,19 @@ typedef struct {
     int mismatch;                   /* two parties gave vectors of different lengths */
 } run_noise;
 
+/* One `train` directive (federated training, node/session_fl.c). */
+typedef struct {
+    const ward_sc_item *item;
+    uint64_t client, submit_ms, reply_ms;
+    ward_run_status status;
+    char session_id[65], model_hash[65], error[256];
+    uint8_t *finished;              /* per node: listed as finishing by the result */
+    uint8_t *lost;                  /* per node: crashed or stalled while the training ran */
+    size_t n_parties, n_finished;
+    uint32_t threshold;
+    int disturbed;                  /* a partition, tamper or outsider overlapped it */
+} run_train;
+
 typedef struct {
     const ward_run_options *opt;
     const ward_scenario *sc;
@@ -56,6 +69,9 @@ typedef struct {
     run_noise *noise;
     size_t n_noise;
     int noise_lost;                 /* a draw could not be recorded (memory) */
+    /* train directives */
+    run_train *trains;
+    size_t n_trains;
 } run_ctx;
 
 /* run.c */
@@ -67,6 +83,7 @@ void inv_watch_begin(run_ctx *r);
 void inv_periodic(run_ctx *r);
 void inv_session_answered(run_ctx *r, ward_run_session *s);
 void inv_final(run_ctx *r);
+void inv_trains_final(run_ctx *r);
 int inv_fully_connected(const run_ctx *r, size_t node);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "dp_account.h"
 #include "error.h"
 #include "ledger.h"
@@ -551,8 +552,80 @@ void inv_periodic(run_ctx *r) {
     check_pending(r, now, 0);
 }
 
+/* ---- training ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *session;
+    int done;
+    char hash[65];
+    int other_hash;
+} train_audit;
+
+static int on_train_audit(void *ctx, const ward_audit_entry *e) {
+    train_audit *a = ctx;
+    if (strcmp(e->session, a->session) != 0 || strcmp(e->kind, "session-done") != 0) return 0;
+    const char *h = strstr(e->details, "\"model_sha256\":\"");
+    char got[65] = "";
+    if (h) snprintf(got, sizeof got, "%.64s", h + 16);
+    if (a->done++ == 0) memcpy(a->hash, got, sizeof got);
+    else if (strcmp(a->hash, got) != 0) a->other_hash = 1;
+    return 0;
+}
+
+/* After the drain, every train directive:
+ *  train_model: a finished run's model is the same at every party that
+ *    recorded one (session-done, model_sha256), and every finishing
+ *    party that was not crashed or stalled meanwhile recorded it;
+ *  train_completes: a run without a partition, tamper or outsider during
+ *    it fails only when fewer than t = floor(n/2) + 1 of its parties stayed
+ *    up (no crash, no stall), and none is still pending. */
+void inv_trains_final(run_ctx *r) {
+    for (size_t k = 0; k < r->n_trains; k++) {
+        run_train *t = &r->trains[k];
+        const ward_sc_item *it = t->item;
+        size_t np = 0, stayed = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            if (it->parties && !it->parties[i]) continue;
+            np++;
+            stayed += !t->lost[i];
+        }
+        size_t thr = np / 2 + 1;
+        if (t->status == WARD_RUN_PENDING) {
+            inv_violation(r, "train_completes: train of line %zu (from node%u) has not answered by the end",
+                          it->line, it->node + 1);
+            continue;
+        }
+        if (t->status == WARD_RUN_ERROR) {
+            if (!t->disturbed && stayed >= thr)
+                inv_violation(r, "train_completes: train of line %zu failed with %zu of %zu parties up "
+                              "(t = %zu): %s", it->line, stayed, np, thr, t->error);
+            continue;
+        }
+        if (t->status != WARD_RUN_OK) continue;
+        if (t->n_finished < thr)
+            inv_violation(r, "train_completes: train of line %zu finished with %zu parties (t = %zu)",
+                          it->line, t->n_finished, thr);
+        for (size_t i = 0; i < r->n; i++) {
+            ward_store *st = ward_sim_store(r->sim, i);
+            if (!st) continue;
+            train_audit a;
+            memset(&a, 0, sizeof a);
+            a.session = t->session_id;
+            if (ward_audit_list(st, 0, 0, on_train_audit, &a) != WARD_OK) continue;
+            if (a.done && (a.other_hash || strcmp(a.hash, t->model_hash) != 0))
+                inv_violation(r, "train_model: %s recorded model %.16s for the training of line %zu, "
+                              "the proposer %.16s", ward_sim_node_name(r->sim, i), a.hash, it->line,
+                              t->model_hash);
+            if (!a.done && t->finished[i] && !t->lost[i])
+                inv_violation(r, "train_model: %s finished the training of line %zu but recorded no model",
+                              ward_sim_node_name(r->sim, i), it->line);
+        }
+    }
+}
+
 void inv_final(run_ctx *r) {
     uint64_t now = ward_sim_now(r->sim);
+    inv_trains_final(r);
     inv_periodic(r);
     check_pending(r, now, 1);
     for (size_t i = 0; i < r->n; i++) {

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "learn.h"
+#include "learn_data.h"
 #include "readfile.h"
 
 #define SC_MAX_PAIRS 24
@@ -476,6 +478,46 @@ static int parse_session(ward_sc_item *it, sc_pair *pairs, size_t n, size_t node
     return WARD_OK;
 }
 
+static int parse_train(ward_sc_item *it, sc_pair *pairs, size_t n, size_t nodes,
+                       ward_scenario_error *err, size_t lineno) {
+    const char *table = get(pairs, n, "table"), *features = get(pairs, n, "features");
+    const char *label = get(pairs, n, "label"), *model = get(pairs, n, "model");
+    const char *rounds = get(pairs, n, "rounds"), *pace = get(pairs, n, "pace");
+    const char *from = get(pairs, n, "from"), *parties = get(pairs, n, "parties");
+    if (!table || !features || !label || !rounds || !from)
+        return fail(err, lineno, WARD_EPARSE, "train needs table=, features=, label=, rounds= and from=");
+    if (strlen(table) >= sizeof it->query.table || strlen(features) >= sizeof it->features ||
+        strlen(label) >= sizeof it->label)
+        return fail(err, lineno, WARD_ETOOBIG, "a table name, feature list or label is too long");
+    snprintf(it->query.table, sizeof it->query.table, "%s", table);
+    snprintf(it->features, sizeof it->features, "%s", features);
+    snprintf(it->label, sizeof it->label, "%s", label);
+    ward_learn_spec *ls = NULL;
+    char why[160];
+    int rc = ward_learn_spec_parse(&ls, why, sizeof why, features, label);
+    ward_learn_head head = rc == WARD_OK ? ward_learn_spec_head(ls) : WARD_LEARN_REGRESSION;
+    ward_learn_spec_free(ls);
+    if (rc != WARD_OK) return fail(err, lineno, WARD_EPARSE, "%s", why);
+    ward_learn_kind kind = head == WARD_LEARN_REGRESSION ? WARD_LEARN_LINEAR
+                           : head == WARD_LEARN_BINARY   ? WARD_LEARN_LOGREG
+                                                         : WARD_LEARN_SOFTMAX;
+    if (model && ward_learn_kind_parse(&kind, model) != WARD_OK)
+        return fail(err, lineno, WARD_EPARSE, "model: '%.40s' is not linear, logreg, softmax or mlp", model);
+    it->model = (uint32_t)kind;
+    uint64_t u;
+    if (ward_scenario_parse_uint(&u, rounds, WARD_SC_MAX_ROUNDS) != WARD_OK || u < 1)
+        return fail(err, lineno, WARD_EPARSE, "rounds: '%.40s' is not 1..%d", rounds, WARD_SC_MAX_ROUNDS);
+    it->rounds = (uint32_t)u;
+    if (pace && ward_scenario_parse_uint(&u, pace, 600000) != WARD_OK)
+        return fail(err, lineno, WARD_EPARSE, "pace: '%.40s' is not 0..600000 ms", pace);
+    it->pace_ms = pace ? (uint32_t)u : 0;
+    if ((rc = parse_node(&it->node, from, nodes, err, lineno, "from")) != WARD_OK) return rc;
+    if (parties && (rc = parse_nodes(&it->parties, parties, nodes, err, lineno, "parties")) != WARD_OK)
+        return rc;
+    if (it->parties) it->parties[it->node] = 1;
+    return WARD_OK;
+}
+
 static int parse_line(ward_scenario *sc, ward_sc_item *it, char *line, ward_scenario_error *err,
                       size_t lineno) {
     char *verb;
@@ -529,6 +571,14 @@ static int parse_line(ward_scenario *sc, ward_sc_item *it, char *line, ward_scen
             return rc;
         if ((rc = parse_at(it, pairs, n, 1, err, lineno)) != WARD_OK) return rc;
         return parse_session(it, pairs, n, N, err, lineno);
+    }
+    if (strcmp(verb, "train") == 0) {
+        it->kind = WARD_SC_TRAIN;
+        if ((rc = check_keys(verb, pairs, n, " at from table features label model rounds pace parties ", err,
+                             lineno)) != WARD_OK)
+            return rc;
+        if ((rc = parse_at(it, pairs, n, 1, err, lineno)) != WARD_OK) return rc;
+        return parse_train(it, pairs, n, N, err, lineno);
     }
     if (strcmp(verb, "partition") == 0) {
         it->kind = WARD_SC_PARTITION;
@@ -587,7 +637,7 @@ static int parse_line(ward_scenario *sc, ward_sc_item *it, char *line, ward_scen
     }
     return fail(err, lineno, WARD_EPARSE,
                 "unknown directive '%.40s' (link, clock, session, partition, crash, stall, tamper, "
-                "outsider, end)",
+                "outsider, train, end)",
                 verb);
 }
 
@@ -819,6 +869,15 @@ int ward_scenario_write(const ward_scenario *sc, FILE *out) {
             write_nodes(out, "parties", it->parties, sc->nodes);
             if (it->output) write_nodes(out, "output", it->output, sc->nodes);
             if (it->epsilon > 0) fprintf(out, " epsilon=%.17g", it->epsilon);
+            break;
+        case WARD_SC_TRAIN:
+            fprintf(out, "train at=%llu from=%u table=%s", (unsigned long long)it->at_ms, it->node + 1,
+                    it->query.table);
+            write_quoted(out, "features", it->features);
+            write_quoted(out, "label", it->label);
+            fprintf(out, " model=%s rounds=%u pace=%u", ward_learn_kind_name((ward_learn_kind)it->model),
+                    it->rounds, it->pace_ms);
+            write_nodes(out, "parties", it->parties, sc->nodes);
             break;
         case WARD_SC_PARTITION: {
             fprintf(out, "partition at=%llu", (unsigned long long)it->at_ms);

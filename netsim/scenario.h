@@ -15,6 +15,8 @@
  *     stall at=7000 node=4 until=15000
  *     tamper at=3000 until=8000 from=1 to=2 mode=flip rate=0.5
  *     outsider at=1000 until=20000 mode=impersonate
+ *     train at=2000 from=1 table=air features="ws[0,100],sin_hour(date)" label=pm10>30
+ *           model=logreg rounds=12 pace=300 parties=all          (one line)
  *     end at=30000
  *
  * Outside input: every error names its line and what is wrong, and
@@ -43,8 +45,13 @@ typedef enum {
     WARD_SC_CRASH,
     WARD_SC_STALL,
     WARD_SC_TAMPER,
-    WARD_SC_OUTSIDER
+    WARD_SC_OUTSIDER,
+    WARD_SC_TRAIN
 } ward_sc_kind;
+
+#define WARD_SC_MAX_FEATURES 512
+#define WARD_SC_MAX_LABEL 128
+#define WARD_SC_MAX_ROUNDS 1000
 
 /* Which link fields a `link` line sets (the others keep their values). */
 enum { WARD_SC_SET_LATENCY = 1, WARD_SC_SET_JITTER = 2, WARD_SC_SET_LOSS = 4, WARD_SC_SET_BANDWIDTH = 8 };
@@ -68,6 +75,12 @@ typedef struct {
     uint8_t *parties;          /* session: flags per node; NULL = all */
     uint8_t *output;           /* session: flags per node; NULL = all parties */
     uint32_t *groups;          /* partition: group of each node */
+    /* train (federated training, docs/learning.md): query.table is the
+     * table, node the proposer, parties as for a session */
+    char features[WARD_SC_MAX_FEATURES];
+    char label[WARD_SC_MAX_LABEL];
+    uint32_t model;            /* ward_learn_kind */
+    uint32_t rounds, pace_ms;
 } ward_sc_item;
 
 typedef struct {

@@ -977,7 +977,7 @@ static const char ctl_usage[] =
     "      in a garbled circuit on the parties' shared local aggregates)\n"
     "  train --table T --features F --label Y --model linear|logreg|softmax|mlp\n"
     "      --parties LIST|all --rounds R [--local-epochs E] [--algo fedavg|fedprox]\n"
-    "      [--lr X] [--clip C] [--pace-ms N]   (federated training, docs/learning.md)\n"
+    "      [--lr X] [--clip C] [--pace-ms N] [--personalize E]   (federated training, docs/learning.md)\n"
     "  run SCRIPT [--stop-on-error]   (a session script, docs/session-scripts.md)\n";
 
 int ward_cmd_ctl(int argc, char **argv) {

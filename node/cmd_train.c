@@ -1,7 +1,7 @@
 /* ward --node X train --table T --features F --label Y --model KIND
  *     --parties LIST|all --rounds R [--local-epochs E] [--algo fedavg|fedprox]
  *     [--prox-mu MU] [--lr X] [--hidden H] [--clip C] [--epsilon E]
- *     [--pace-ms N] [--json]
+ *     [--pace-ms N] [--personalize EPOCHS] [--json]
  * One control request; the result printed for people or, with --json, as
  * one JSON object (INTERFACE.md): {"model": {...}, "rounds": n,
  * "metrics": {...}, "epsilon": null, "latency_ms": x, "session": "id", ...}. */
@@ -66,10 +66,10 @@ int ward_cmd_train(const char *sock, int json, int argc, char **argv) {
     static const char use[] =
         "usage: ward --node X train --table T --features F --label Y --model linear|logreg|softmax|mlp "
         "--parties LIST|all --rounds R [--local-epochs E] [--algo fedavg|fedprox] [--prox-mu MU] "
-        "[--lr X] [--hidden H] [--clip C] [--epsilon E] [--pace-ms N] [--json]";
+        "[--lr X] [--hidden H] [--clip C] [--epsilon E] [--pace-ms N] [--personalize EPOCHS] [--json]";
     const char *table = NULL, *features = NULL, *label = NULL, *model = NULL, *parties = NULL;
     const char *algo = NULL;
-    uint32_t rounds = 0, epochs = 0, hidden = 0, pace = 0;
+    uint32_t rounds = 0, epochs = 0, hidden = 0, pace = 0, pers = 0;
     int have_rounds = 0;
     double lr = 0, clip = 0, eps = 0, mu = 0;
     for (int i = 0; i < argc; i++) {
@@ -84,6 +84,7 @@ int ward_cmd_train(const char *sock, int json, int argc, char **argv) {
         else if (strcmp(a, "--rounds") == 0 && has) ex = parse_uint(&rounds, a, argv[++i], 100000), have_rounds = 1;
         else if (strcmp(a, "--local-epochs") == 0 && has) ex = parse_uint(&epochs, a, argv[++i], 1000);
         else if (strcmp(a, "--hidden") == 0 && has) ex = parse_uint(&hidden, a, argv[++i], 256);
+        else if (strcmp(a, "--personalize") == 0 && has) ex = parse_uint(&pers, a, argv[++i], 1000);
         else if (strcmp(a, "--pace-ms") == 0 && has) ex = parse_uint(&pace, a, argv[++i], 600000);
         else if (strcmp(a, "--lr") == 0 && has) ex = parse_num(&lr, a, argv[++i]);
         else if (strcmp(a, "--clip") == 0 && has) ex = parse_num(&clip, a, argv[++i]);
@@ -129,6 +130,7 @@ int ward_cmd_train(const char *sock, int json, int argc, char **argv) {
     tr.local_epochs = epochs;
     tr.hidden = hidden;
     tr.pace_ms = pace;
+    tr.personalize_epochs = pers;
     Ward__Control__Parties pp;
     ward__control__parties__init(&pp);
     char *pbuf = strdup(parties);
@@ -198,6 +200,24 @@ int ward_cmd_train(const char *sock, int json, int argc, char **argv) {
                 if (i) fputs(", ", stdout);
                 ward_ctl_json_str(stdout, x->finished[i]);
             }
+            fputs("], \"personalized\": [", stdout);
+            for (size_t i = 0; i < x->n_personal; i++) {
+                const Ward__Control__PartyMetrics *pm = x->personal[i];
+                fputs(i ? ", {\"party\": " : "{\"party\": ", stdout);
+                ward_ctl_json_str(stdout, pm->party);
+                for (int half = 0; half < 2; half++) {
+                    size_t nm = half ? pm->n_after : pm->n_before;
+                    Ward__Control__Metric **mv = half ? pm->after : pm->before;
+                    fputs(half ? "}, \"after\": {" : ", \"before\": {", stdout);
+                    for (size_t k = 0; k < nm; k++) {
+                        if (k) fputs(", ", stdout);
+                        ward_ctl_json_str(stdout, mv[k]->name);
+                        fputs(": ", stdout);
+                        ward_ctl_json_num(stdout, mv[k]->value);
+                    }
+                }
+                fputs("}}", stdout);
+            }
             fputs("]}\n", stdout);
         } else {
             if (x->epsilon)
@@ -218,6 +238,17 @@ int ward_cmd_train(const char *sock, int json, int argc, char **argv) {
             printf("\nmodel sha256 %s (the same at every party)%s\n", x->model_hash,
                    x->epsilon ? "" : "; exact (no DP noise)");
             printf("latency: %.1f ms, session %s\n", x->latency_ms, x->session);
+            if (x->n_personal)
+                printf("personalised (each party's model fine-tuned on its own rows, kept there; "
+                       "its own held-out rows):\n");
+            for (size_t i = 0; i < x->n_personal; i++) {
+                const Ward__Control__PartyMetrics *pm = x->personal[i];
+                printf("  %s:", pm->party);
+                for (size_t k = 0; k < pm->n_before && k < pm->n_after; k++)
+                    printf("%s %s %.4f -> %.4f", k ? "," : "", pm->before[k]->name,
+                           pm->before[k]->value, pm->after[k]->value);
+                printf("\n");
+            }
         }
     }
     if (r) ward__control__response__free_unpacked(r, NULL);

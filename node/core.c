@@ -307,6 +307,7 @@ static void attach_open(ward_core *c, ward_actions *out, conn *k, const ward_hel
     k->state = CONN_OPEN;
     core_log(c, out, WARD_LOG_INFO, "peer %s connected (%s)", peer_name(c, k->peer),
              k->outbound ? "outbound" : "inbound");
+    fl_on_peer_up(c, out, k->peer, now);
 }
 
 /* One frame of a connection. Returns 0 to go on, non-zero once the

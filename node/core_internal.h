@@ -205,6 +205,7 @@ int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelo
                    uint64_t now);
 void fl_on_tick(ward_core *c, ward_actions *out, uint64_t now);
 void fl_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now);
+void fl_on_peer_up(ward_core *c, ward_actions *out, long idx, uint64_t now);
 void fl_on_client_closed(ward_core *c, uint64_t client);
 void fl_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now);
 void fl_free_all(ward_core *c);

@@ -46,16 +46,26 @@
  * run continues while at least t remain, and the coordinator's SET makes
  * every survivor open the same sum); a party that was slow in one round
  * (its shares did not reach everyone) is left out of that round's S but
- * contributes again from the next one. A lost coordinator (the proposer)
- * stops the run. A restarted node does not rejoin a run.
+ * contributes again from the next one. A party left further behind
+ * detaches (keeps its state, asks the coordinator back in with REJOIN);
+ * the coordinator's next SET readmits it from the following round and a
+ * SYNC gives it the model (docs/learning.md, "Rejoining"). A lost
+ * coordinator (the proposer) stops the run. A restarted node does not
+ * rejoin a run (its session state was in memory).
+ *
+ * Personalisation (TrainSpec.personalize_epochs): in the metrics round
+ * each party fine-tunes a copy of the final model on its own rows, keeps
+ * it, and sends its own validation figures of both models to the
+ * coordinator with its HOLD (exact runs only; under DP only the
+ * proposer's own figures are reported).
  *
  * What a curious party sees (semi-honest, fewer than t colluding): t - 1
  * shares are uniform, so it learns only the opened sums: N and the sums of
  * the statistics (round 0), the weighted sum of the contributors' updates
  * each round, the total validation counts, and who contributed each round.
  * No single party's update, statistic or row count. The results are exact,
- * so every party's policy must allow exact results; DP training
- * (--epsilon) is refused until it is built.
+ * so every party's policy must allow exact results, unless the run
+ * is DP (--epsilon, docs/learning.md "DP training").
  */
 #include <math.h>
 #include <stdarg.h>
@@ -86,6 +96,8 @@
 #define FL_DP_STATS_SHARE 0.1 /* of rho, for the standardisation statistics */
 #define FL_DP_MOMENTUM 0.9
 #define FL_DP_SD_FLOOR 0.05
+#define FL_PERS 4 /* personalisation: metric, f1 before; metric, f1 after */
+#define FL_REJOIN_WAIT 10 /* session timeouts a detached party waits to rejoin */
 
 typedef struct {
     uint32_t round;
@@ -146,6 +158,19 @@ typedef struct fl_session {
     double rho_total, eps_spent, class_limit;
     ward_dp_class cls;
     double *vel;                 /* momentum, the same at every party */
+    /* Personalisation: our metrics (before[2], after[2]) and, at the
+     * coordinator, every reporter's. */
+    int have_pers;
+    double pers[FL_PERS];
+    double *pers_of;             /* coordinator: n * FL_PERS */
+    uint8_t *pers_got;           /* coordinator: n */
+    /* Rejoining: a party left behind detaches (keeps its state, asks the
+     * coordinator back in) until a SYNC readmits it at a later round. */
+    int detached;
+    uint32_t detach_n;           /* how many times we detached (REJOIN/SYNC tag) */
+    uint64_t rejoin_resend;
+    uint32_t *join_at;           /* n: round from which party i is back in (0: none) */
+    uint32_t *want, *served;     /* coordinator: n, the REJOIN tags asked and answered */
 } fl_session;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -208,6 +233,11 @@ static void free_session(fl_session *s) {
     free(s->party);
     free(s->accepted);
     free(s->live);
+    free(s->pers_of);
+    free(s->pers_got);
+    free(s->join_at);
+    free(s->want);
+    free(s->served);
     if (s->spec) ward__wire__session_spec__free_unpacked(s->spec, NULL);
     free(s->spec_bytes);
     free(s);
@@ -265,7 +295,11 @@ static void send_abort(ward_core *c, ward_actions *out, fl_session *s, int code,
     ab.code = code;
     ab.text = (char *)text;
     for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me || (s->committed && !s->live[i])) continue;
+        /* The coordinator also tells parties it dropped: one may be
+         * detached, waiting to rejoin. */
+        if (i == s->me || (s->committed && !s->live[i] &&
+                           !(is_coord(s) && core_peer_connected(c, s->party[i]))))
+            continue;
         ward_envelope e;
         ward__wire__envelope__init(&e);
         e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ABORT;
@@ -357,7 +391,11 @@ static int bind_spec(ward_core *c, fl_session *s, char *why, size_t cap) {
     s->party = calloc(s->n, sizeof *s->party);
     s->accepted = calloc(s->n, 1);
     s->live = calloc(s->n, 1);
-    if (!s->party || !s->accepted || !s->live) return WARD_ENOMEM;
+    s->join_at = calloc(s->n, sizeof *s->join_at);
+    s->want = calloc(s->n, sizeof *s->want);
+    s->served = calloc(s->n, sizeof *s->served);
+    if (!s->party || !s->accepted || !s->live || !s->join_at || !s->want || !s->served)
+        return WARD_ENOMEM;
     long me = -1, pc = -1;
     for (size_t i = 0; i < s->n; i++) {
         long idx = ward_roster_find(c->roster, ts->parties[i]);
@@ -388,7 +426,8 @@ static int bind_spec(ward_core *c, fl_session *s, char *why, size_t cap) {
         !(ts->clip > 0 && ts->clip <= 1e6) || ts->scale_log2 < 1 || ts->scale_log2 > 40 ||
         ts->rows_max < 1 || ts->rows_max > 10000000 || !(ts->val_frac >= 0 && ts->val_frac <= 0.9) ||
         ts->pace_ms > 600000 || !(ts->epsilon >= 0 && ts->epsilon < 1e6) ||
-        ts->synthetic_params > WARD_FEDAVG_MAX_PARAMS) {
+        ts->synthetic_params > WARD_FEDAVG_MAX_PARAMS || ts->personalize_epochs > 1000 ||
+        (ts->personalize_epochs && ts->synthetic_params)) {
         snprintf(why, cap, "malformed training spec (a number out of its range)");
         return WARD_EPARSE;
     }
@@ -621,6 +660,11 @@ static int prepare_local(ward_core *c, fl_session *s, int *reason, char *why, si
     s->upd = calloc(s->m.nparams, sizeof *s->upd);
     s->vec = calloc(s->mmax, sizeof *s->vec);
     if (!s->g || !s->vel || !s->upd || !s->vec) return WARD_ENOMEM;
+    if (ts->personalize_epochs && is_coord(s)) {
+        s->pers_of = calloc(s->n * FL_PERS, sizeof *s->pers_of);
+        s->pers_got = calloc(s->n, 1);
+        if (!s->pers_of || !s->pers_got) return WARD_ENOMEM;
+    }
     return WARD_OK;
 }
 
@@ -631,8 +675,58 @@ static void check_progress(ward_core *c, ward_actions *out, fl_session *s, uint6
 
 static fl_slot *cur_slot(fl_session *s) { return &s->slot[s->round & 1]; }
 
+/* The two figures of one model on our validation rows: accuracy and F1,
+ * or the RMSE (in the label's units) and 0. */
+static int own_metrics(const fl_session *s, double out[2], const double *w) {
+    ward_learn_metrics mt;
+    int rc = ward_learn_evaluate(&s->m, &mt, w, &s->data, s->idx + s->ntr, s->nval,
+                                 s->m.head == WARD_LEARN_REGRESSION ? s->z.sd[s->m.features] : 1.0);
+    if (rc != WARD_OK) return rc;
+    out[0] = s->m.head == WARD_LEARN_REGRESSION ? mt.rmse : mt.accuracy;
+    out[1] = s->m.head == WARD_LEARN_BINARY ? mt.f1 : 0;
+    return WARD_OK;
+}
+
+/* Personalisation, after the last round: fine-tunes a copy of the global
+ * model on our training rows (plain mini-batch SGD at the last round's
+ * step size) and evaluates both models on our validation rows. The
+ * fine-tuned model never leaves this node; its metrics go to the
+ * coordinator with our HOLD (under DP only the proposer's, which stay at
+ * the proposer: docs/learning.md, "Personalisation"). */
+static void personalize(ward_core *c, ward_actions *out, fl_session *s) {
+    const Ward__Wire__TrainSpec *ts = s->ts;
+    s->have_pers = 0;
+    if (s->nval < 1) return;
+    double *w = malloc(s->m.nparams * sizeof *w);
+    if (!w) return;
+    memcpy(w, s->g, s->m.nparams * sizeof *w);
+    ward_learn_sgd cfg = {.lr = ts->lr / (1.0 + ts->lr_decay * (double)(ts->rounds * ts->local_epochs)),
+                          .epochs = ts->personalize_epochs, .batch = ts->batch, .l2 = ts->l2,
+                          .prox_mu = 0, .momentum = 0, .lr_decay = 0};
+    int rc = own_metrics(s, s->pers, s->g);
+    if (rc == WARD_OK) rc = ward_learn_sgd_train(&s->m, w, NULL, &s->data, s->idx, s->ntr, &cfg, &s->rng, NULL);
+    if (rc == WARD_OK) rc = own_metrics(s, s->pers + 2, w);
+    sodium_memzero(w, s->m.nparams * sizeof *w);
+    free(w);
+    if (rc != WARD_OK) {
+        /* Reported as missing, not as a failure of the run. */
+        core_log(c, out, WARD_LOG_WARN, "session %.16s: personalisation at %s failed: %s", s->id_hex,
+                       c->name, ward_strerror(rc));
+        return;
+    }
+    s->have_pers = 1;
+    core_log(c, out, WARD_LOG_INFO,
+             "session %.16s: personalised model (%u epochs, kept here): %s %.4f before, %.4f after",
+             s->id_hex, ts->personalize_epochs,
+             s->m.head == WARD_LEARN_REGRESSION ? "rmse" : "accuracy", s->pers[0], s->pers[2]);
+    if (s->pers_of) {
+        memcpy(s->pers_of + s->me * FL_PERS, s->pers, sizeof s->pers);
+        s->pers_got[s->me] = 1;
+    }
+}
+
 /* Our contribution of round r into s->vec. */
-static int contribution(ward_core *c, fl_session *s, char *why, size_t cap) {
+static int contribution(ward_core *c, ward_actions *out, fl_session *s, char *why, size_t cap) {
     const Ward__Wire__TrainSpec *ts = s->ts;
     uint32_t r = s->round;
     size_t dims = s->st.dims;
@@ -683,6 +777,7 @@ static int contribution(ward_core *c, fl_session *s, char *why, size_t cap) {
             snprintf(why, cap, "%s: local update: %s", c->name, ward_strerror(rc));
         return rc;
     }
+    if (ts->personalize_epochs) personalize(c, out, s);
     /* Metrics on our validation rows. Under DP only the proposer's own
      * rows count (its operator may see them; the others' are not
      * released), so the others contribute zeros. */
@@ -755,6 +850,10 @@ static void send_hold(ward_core *c, ward_actions *out, fl_session *s, fl_slot *s
     u.parties = names;
     u.model_hash.data = h;
     u.model_hash.len = 32;
+    if (s->have_pers && sl->round == s->ts->rounds + 1 && !s->dp) {
+        u.n_personal = FL_PERS;
+        u.personal = s->pers;
+    }
     send_fl(c, out, s, s->party[s->pos_coord], sl->round, &u);
     free(names);
     s->deadline = now + c->cfg.session_timeout_ms;
@@ -788,15 +887,35 @@ static void decide_set(ward_core *c, ward_actions *out, fl_session *s, fl_slot *
         return;
     }
     char **names = calloc(s->n, sizeof *names);
-    if (!names) return;
+    char **back = calloc(s->n, sizeof *back);
+    uint8_t *joins = calloc(s->n, 1);
+    if (!names || !back || !joins) {
+        free(names);
+        free(back);
+        free(joins);
+        return;
+    }
+    /* Parties that asked back in join from the next round (there is one). */
+    for (size_t i = 0; i < s->n; i++)
+        if (i != s->me && s->want[i] > s->served[i] && sl->round + 1 <= s->ts->rounds + 1) {
+            s->served[i] = s->want[i];
+            s->join_at[i] = sl->round + 1;
+            joins[i] = 1;
+            core_log(c, out, WARD_LOG_INFO, "session %.16s: %s rejoins the run from round %u",
+                     s->id_hex, rname(c, s->party[i]), sl->round + 1);
+        }
     Ward__Wire__FlUpdate u;
     ward__wire__fl_update__init(&u);
     u.step = WARD__WIRE__FL_STEP__FL_STEP_SET;
     u.n_parties = mark_names(s, names, sl->in_set);
     u.parties = names;
+    u.n_rejoin = mark_names(s, back, joins);
+    u.rejoin = back;
     for (size_t i = 0; i < s->n; i++)
         if (i != s->me && s->live[i]) send_fl(c, out, s, s->party[i], sl->round, &u);
     free(names);
+    free(back);
+    free(joins);
     if (ns < s->n)
         core_log(c, out, WARD_LOG_INFO, "session %.16s: round %u opens the sum of %zu of %zu parties",
                  s->id_hex, sl->round, ns, s->n);
@@ -913,6 +1032,34 @@ static int apply_sum(ward_core *c, ward_actions *out, fl_session *s, const int64
     return 1;
 }
 
+/* Coordinator: the model (public to the parties) and the round at which
+ * party j rejoins, with the run's members from then on. */
+static void send_sync(ward_core *c, ward_actions *out, fl_session *s, size_t j) {
+    char **names = calloc(s->n, sizeof *names);
+    uint8_t *mem = calloc(s->n, 1);
+    if (!names || !mem) {
+        free(names);
+        free(mem);
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) mem[i] = s->live[i] || s->join_at[i] == s->round;
+    Ward__Wire__FlUpdate u;
+    ward__wire__fl_update__init(&u);
+    u.step = WARD__WIRE__FL_STEP__FL_STEP_SYNC;
+    u.model_version = s->served[j];
+    u.n_parties = mark_names(s, names, mem);
+    u.parties = names;
+    u.n_params = s->m.nparams;
+    u.params = s->g;
+    if (s->dp) {
+        u.n_velocity = s->m.nparams;
+        u.velocity = s->vel;
+    }
+    send_fl(c, out, s, s->party[j], s->round, &u);
+    free(names);
+    free(mem);
+}
+
 /* With t sums here: reconstruct, apply, next round. */
 static void maybe_open(ward_core *c, ward_actions *out, fl_session *s, uint64_t now) {
     fl_slot *sl = cur_slot(s);
@@ -941,6 +1088,8 @@ static void maybe_open(ward_core *c, ward_actions *out, fl_session *s, uint64_t 
                 /* Next round: the slot of this one is reused two rounds on. */
                 uint32_t next = s->round + 1;
                 s->round = next;
+                for (size_t j = 0; is_coord(s) && j < s->n; j++)
+                    if (s->join_at[j] == next) send_sync(c, out, s, j);
                 s->start_at = s->last_start + s->ts->pace_ms;
                 if (s->start_at <= now) {
                     start_round(c, out, s, now);
@@ -989,6 +1138,8 @@ static void check_progress(ward_core *c, ward_actions *out, fl_session *s, uint6
 
 static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t now) {
     s->waiting_start = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->join_at[i] == s->round) s->live[i] = 1;
     s->last_start = now;
     s->deadline = now + c->cfg.session_timeout_ms;
     fl_slot *sl = cur_slot(s);
@@ -1031,7 +1182,7 @@ static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t
                  "(ledger entry %llu)", s->id_hex, s->rho_total, s->eps_spent, s->ts->delta,
                  s->ts->table, ward_ledger_class_name(s->cls), (unsigned long long)seq);
     }
-    int rc = contribution(c, s, why, sizeof why);
+    int rc = contribution(c, out, s, why, sizeof why);
     if (rc != WARD_OK) {
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, rc, now, "%s",
                      why[0] ? why : ward_strerror(rc));
@@ -1147,17 +1298,70 @@ static void finish(ward_core *c, ward_actions *out, fl_session *s, uint64_t now)
             ward__control__number__init(&eps);
             eps.value = s->eps_spent;
             if (s->dp) res.epsilon = &eps;
+            /* Personalisation: every reporter's own figures (under DP only
+             * the proposer's, which are its own rows). */
+            Ward__Control__PartyMetrics *pm = NULL, **pmp = NULL;
+            Ward__Control__Metric *pv = NULL, **pvp = NULL;
+            size_t npm = 0;
+            if (ts->personalize_epochs && s->pers_of) {
+                pm = calloc(s->n, sizeof *pm);
+                pmp = calloc(s->n, sizeof *pmp);
+                pv = calloc(s->n * FL_PERS, sizeof *pv);
+                pvp = calloc(s->n * FL_PERS, sizeof *pvp);
+            }
+            for (size_t i = 0; pm && pmp && pv && pvp && i < s->n; i++) {
+                if (!s->pers_got[i] || (s->dp && i != s->me)) continue;
+                Ward__Control__PartyMetrics *x = &pm[npm];
+                ward__control__party_metrics__init(x);
+                x->party = s->ts->parties[i];
+                Ward__Control__Metric *v = pv + npm * FL_PERS;
+                Ward__Control__Metric **vp = pvp + npm * FL_PERS;
+                size_t per = s->m.head == WARD_LEARN_BINARY ? 2 : 1;
+                for (size_t k = 0; k < 2 * per; k++) {
+                    size_t half = k / per, j = k % per;
+                    ward__control__metric__init(&v[k]);
+                    v[k].name = (char *)(j == 1 ? "f1" : s->m.head == WARD_LEARN_REGRESSION ? "rmse" : "accuracy");
+                    v[k].value = s->pers_of[i * FL_PERS + 2 * half + j];
+                    vp[k] = &v[k];
+                }
+                x->n_before = per;
+                x->before = vp;
+                x->n_after = per;
+                x->after = vp + per;
+                pmp[npm++] = x;
+            }
+            res.n_personal = npm;
+            res.personal = pmp;
             Ward__Control__Response r;
             ward__control__response__init(&r);
             r.id = s->req_id;
             r.result_case = WARD__CONTROL__RESPONSE__RESULT_TRAIN;
             r.train = &res;
             core_reply(c, out, s->client, &r);
+            free(pm);
+            free(pmp);
+            free(pv);
+            free(pvp);
         } else {
             core_reply_error(c, out, s->client, s->req_id, WARD_ENOMEM, "out of memory");
         }
         free(mj);
         free(fin);
+    }
+    if (is_coord(s)) {
+        /* Parties that left and did not get back in stop waiting. */
+        Ward__Wire__Abort ab;
+        ward__wire__abort__init(&ab);
+        ab.code = WARD__WIRE__REASON__REASON_CANCELLED;
+        ab.text = (char *)"the run ended before this party could rejoin";
+        for (size_t i = 0; i < s->n; i++) {
+            if (i == s->me || s->live[i] || !core_peer_connected(c, s->party[i])) continue;
+            ward_envelope e;
+            ward__wire__envelope__init(&e);
+            e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ABORT;
+            e.abort = &ab;
+            send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_ABORT, s->round, &e);
+        }
     }
     unlink_session(c, s);
     core_log(c, out, WARD_LOG_INFO, "session %.16s: trained %s on %s over %u rounds, model %.16s",
@@ -1251,6 +1455,7 @@ void fl_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
     d.val_frac = 0.2;
     d.pace_ms = req->pace_ms;
     d.synthetic_params = req->synthetic_params;
+    d.personalize_epochs = req->personalize_epochs;
     if (req->table[0] == '\0' || features[0] == '\0' || req->label[0] == '\0')
         snprintf(why, sizeof why, "train needs --table, --features and --label"), rc = WARD_EINVAL;
     else if (req->rounds < 1 || req->rounds > FL_MAX_ROUNDS)
@@ -1260,6 +1465,8 @@ void fl_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
     else if (dp && (req->synthetic_params || d.prox_mu > 0 || d.local_epochs != 1))
         snprintf(why, sizeof why, "with --epsilon each round is one DP gradient step: no "
                  "--local-epochs, --algo fedprox or synthetic rounds"), rc = WARD_EINVAL;
+    else if (req->personalize_epochs > 1000 || (req->personalize_epochs && req->synthetic_params))
+        snprintf(why, sizeof why, "--personalize must be 0..1000 epochs (not with synthetic rounds)"), rc = WARD_EINVAL;
     else if (!(d.lr > 0 && d.lr < 1e6) || !(d.clip > 0 && d.clip <= 1e6) ||
              !(d.prox_mu >= 0 && d.prox_mu < 1e6))
         snprintf(why, sizeof why, "--lr, --clip and --prox-mu must be positive numbers"), rc = WARD_EINVAL;
@@ -1443,18 +1650,107 @@ static int names_to_mark(const fl_session *s, uint8_t *mark, char **names, size_
     return WARD_OK;
 }
 
+static void send_rejoin(ward_core *c, ward_actions *out, fl_session *s, uint64_t now) {
+    Ward__Wire__FlUpdate u;
+    ward__wire__fl_update__init(&u);
+    u.step = WARD__WIRE__FL_STEP__FL_STEP_REJOIN;
+    u.model_version = s->detach_n;
+    if (core_peer_connected(c, s->party[s->pos_coord]))
+        send_fl(c, out, s, s->party[s->pos_coord], s->round, &u);
+    s->rejoin_resend = now + c->cfg.session_timeout_ms;
+}
+
+/* Left behind (fell two rounds behind, timed out, or lost the coordinator's
+ * channel): leave the rounds but keep our state (rows, standardiser, split,
+ * ledger charge) and ask the coordinator back in; its SYNC gives us the
+ * current model and round. Our ABORT drops us at the others meanwhile. */
+static void detach(ward_core *c, ward_actions *out, fl_session *s, const char *why, uint64_t now) {
+    if (s->detached) return;
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s left the run in round %u (%.300s); asking to rejoin", c->name,
+             s->round, why);
+    send_abort(c, out, s, WARD__WIRE__REASON__REASON_TIMEOUT, msg);
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s", s->id_hex, msg);
+    s->detached = 1;
+    s->detach_n++;
+    s->waiting_start = 0;
+    s->deadline = now + (uint64_t)FL_REJOIN_WAIT * c->cfg.session_timeout_ms;
+    send_rejoin(c, out, s, now);
+}
+
+/* Whether we may detach rather than fail: after the standardisation round
+ * (a rejoining party needs its standardiser), never the coordinator. */
+static int may_detach(const fl_session *s) { return s->committed && s->round >= 1 && !is_coord(s); }
+
+/* Coordinator: party p asks back in (tag k); decided with the next SET. */
+static void on_rejoin(ward_core *c, ward_actions *out, fl_session *s, size_t p, uint64_t k) {
+    if (!is_coord(s) || p == s->me || k <= s->served[p] || k > UINT32_MAX || k <= s->want[p]) return;
+    s->want[p] = (uint32_t)k;
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s asks to rejoin (round %u)", s->id_hex,
+             rname(c, s->party[p]), s->round);
+}
+
+/* A detached party: the coordinator readmits us at round r with its model. */
+static void on_sync(ward_core *c, ward_actions *out, fl_session *s, size_t p,
+                    const Ward__Wire__FlUpdate *u, uint64_t now) {
+    uint32_t r = u->fl_round;
+    if (!s->detached || s->party[p] != s->proposer || u->model_version != s->detach_n) return;
+    uint8_t *mark = calloc(s->n, 1);
+    if (!mark) return;
+    if (r <= s->round || r > s->ts->rounds + 1 || u->n_params != s->m.nparams ||
+        (s->dp && u->n_velocity != s->m.nparams) || names_to_mark(s, mark, u->parties, u->n_parties) != WARD_OK ||
+        !mark[s->me] || !ward_learn_params_ok(u->params, u->n_params)) {
+        free(mark);
+        fail_session(c, out, s, 0, 0, WARD_EPARSE, now, "%s sent a malformed resynchronisation",
+                     rname(c, s->party[p]));
+        return;
+    }
+    memcpy(s->g, u->params, s->m.nparams * sizeof *s->g);
+    if (s->dp) memcpy(s->vel, u->velocity, s->m.nparams * sizeof *s->vel);
+    memcpy(s->live, mark, s->n);
+    free(mark);
+    char what[96];
+    snprintf(what, sizeof what, "rejoined at round %u (left in round %u)", r, s->round);
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s", s->id_hex, what);
+    audit(c, out, s, "session-rejoined", what, now);
+    s->detached = 0;
+    s->round = r;
+    start_round(c, out, s, now);
+}
+
 static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, const ward_envelope *e,
                   uint64_t now) {
     const Ward__Wire__FlUpdate *u = e->fl_update;
     const char *pn = rname(c, s->party[p]);
     uint32_t r = u->fl_round;
+    if (u->step == WARD__WIRE__FL_STEP__FL_STEP_REJOIN) {
+        on_rejoin(c, out, s, p, u->model_version);
+        return;
+    }
+    if (u->step == WARD__WIRE__FL_STEP__FL_STEP_SYNC) {
+        on_sync(c, out, s, p, u, now);
+        return;
+    }
+    if (s->detached) {
+        /* Kept for the round we may rejoin at; nothing is answered. */
+        if (r <= s->round || r > s->ts->rounds + 1 || e->round != r) return;
+        fl_slot *ds = &s->slot[r & 1];
+        if (ds->got && ds->round > r) return;
+    }
     /* Before our COMMIT arrives, round 0 data of a faster party is kept. */
-    if (r < s->round) return; /* late: that round was opened without it */
-    if (r > s->round + 1 || r > s->ts->rounds + 1 || e->round != r) {
+    else if (r < s->round) return; /* late: that round was opened without it */
+    else if ((r > s->round + 1 || e->round != r) && r <= s->ts->rounds + 1 && e->round == r &&
+             may_detach(s)) {
+        /* We are the one left behind: detach, keep this, ask back in. */
+        char why[160];
+        snprintf(why, sizeof why, "%s is already at round %u", pn, r);
+        detach(c, out, s, why, now);
+    } else if (r > s->round + 1 || r > s->ts->rounds + 1 || e->round != r) {
         /* Nobody can be two rounds ahead of the coordinator (a round
          * needs its SET), so there the sender is wrong and the run stops.
          * Elsewhere this node may be the one left behind (stalled): it
-         * leaves the run, and its ABORT drops it at the others. */
+         * detaches above when it can, else leaves the run, and its ABORT
+         * drops it at the others. */
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                      "%s sent data for round %u while this node is at round %u of %u%s", pn, r,
                      s->round, s->ts->rounds + 1, is_coord(s) ? "" : "; leaving the run");
@@ -1503,6 +1799,14 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
                          "%s sent a report without its model hash", pn);
             return;
         }
+        if (s->pers_of && r == s->ts->rounds + 1 && u->n_personal == FL_PERS && !s->dp) {
+            int fin = 1;
+            for (size_t k = 0; k < FL_PERS; k++) fin &= isfinite(u->personal[k]) && fabs(u->personal[k]) < 1e300;
+            if (fin) {
+                memcpy(s->pers_of + p * FL_PERS, u->personal, FL_PERS * sizeof *u->personal);
+                s->pers_got[p] = 1;
+            }
+        }
         /* This round's or the next one's: the model check is made when
          * the set is decided, with the coordinator's model of that round. */
         on_hold(c, out, s, sl, p, mark, u->model_hash.len == 32 ? u->model_hash.data : NULL, now);
@@ -1526,6 +1830,10 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
             }
             memcpy(sl->in_set, mark, s->n);
             sl->have_set = 1;
+            for (size_t i = 0; i < u->n_rejoin; i++) {
+                long q = pos_of_name(s, u->rejoin[i]);
+                if (q >= 0) s->join_at[q] = r + 1;
+            }
         }
         break;
     case WARD__WIRE__FL_STEP__FL_STEP_SUM: {
@@ -1542,7 +1850,7 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
         return;
     }
     free(mark);
-    if (r == s->round) check_progress(c, out, s, now);
+    if (r == s->round && !s->detached) check_progress(c, out, s, now);
 }
 
 /* Party p leaves the run (lost channel, or it gave up): the rounds go on
@@ -1550,6 +1858,7 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
 static void drop_party(ward_core *c, ward_actions *out, fl_session *s, size_t p, const char *why,
                        uint64_t now) {
     s->live[p] = 0;
+    if (s->detached) return; /* our view is replaced when we rejoin */
     core_log(c, out, WARD_LOG_INFO, "session %.16s: %s dropped out in round %u (%s); %zu of %zu remain",
              s->id_hex, rname(c, s->party[p]), s->round, why, count_live(s), s->n);
     if (count_live(s) < s->t) {
@@ -1612,6 +1921,7 @@ int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelo
         if (s->committed && from != s->proposer) {
             /* After the commit a party other than the coordinator that
              * gives up leaves the run; it goes on while t remain. */
+            if (s->join_at[p] > e->round) break; /* it left before it was readmitted */
             if (s->live[p]) {
                 char why[300];
                 snprintf(why, sizeof why, "gave up (%.200s)", e->abort->text);
@@ -1631,6 +1941,17 @@ int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelo
 void fl_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
     for (fl_session *s = c->fls, *next; s; s = next) {
         next = s->next;
+        if (s->detached) {
+            if (now < s->deadline) {
+                if (now >= s->rejoin_resend) send_rejoin(c, out, s, now);
+                continue;
+            }
+            fail_session(c, out, s, 0, 0, WARD_ESTATE, now,
+                         "left the run in round %u and could not rejoin within %u ms", s->round,
+                         FL_REJOIN_WAIT * c->cfg.session_timeout_ms);
+            next = c->fls;
+            break;
+        }
         if (s->waiting_start) {
             if (now >= s->start_at) {
                 start_round(c, out, s, now);
@@ -1649,9 +1970,12 @@ void fl_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
         } else if (s->committed && sl->started && is_coord(s) && !sl->have_set) {
             decide_set(c, out, s, sl, now);
             if (find_session(c, id) == s) check_progress(c, out, s, now);
-        } else {
+        } else if (!s->detached && may_detach(s)) {
             /* After the commit a party other than the coordinator that
-             * times out leaves the run (the others drop it on its ABORT). */
+             * times out leaves the rounds (the others drop it on its
+             * ABORT) and asks to rejoin. */
+            detach(c, out, s, "timed out waiting for the round's sums", now);
+        } else {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_TIMEOUT, WARD_ESTATE, now,
                          "timed out after %llu ms %s", (unsigned long long)(now - s->t0),
                          !s->committed ? "waiting for the parties to accept"
@@ -1668,6 +1992,11 @@ void fl_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
         for (fl_session *s = c->fls; s; s = s->next) {
             long p = pos_of(s, idx);
             if (p < 0 || !s->live[p]) continue;
+            if (idx == s->proposer && may_detach(s)) {
+                /* Perhaps a partition: wait for the channel, then ask back in. */
+                if (!s->detached) detach(c, out, s, "lost the coordinator's channel", now);
+                continue;
+            }
             if (!s->committed || idx == s->proposer) {
                 fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
                              "lost the connection to %s %s", idx == s->proposer ? "the coordinator" : "party",
@@ -1684,6 +2013,11 @@ void fl_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
             }
         }
     }
+}
+
+void fl_on_peer_up(ward_core *c, ward_actions *out, long idx, uint64_t now) {
+    for (fl_session *s = c->fls; s; s = s->next)
+        if (s->detached && idx == s->proposer) send_rejoin(c, out, s, now);
 }
 
 void fl_on_client_closed(ward_core *c, uint64_t client) {

@@ -3,8 +3,11 @@
  * learns the rule and every party ends with the bit-identical model (the
  * hash in each node's audit record); a party crashed mid-training leaves
  * the run to the t = 3 that remain, also over lossy links; a party that
- * stalls is left out of the rounds it misses and leaves; two crashes
- * stop it with a clear error; a party that labels its shares with the
+ * stalls is left out of the rounds it misses and catches up or rejoins;
+ * a party partitioned away for several rounds (exact and DP) rejoins
+ * through the coordinator and ends with the same model; personalisation
+ * reports every party's own figures before and after fine-tuning (table
+ * "h", where node4's rule differs); two crashes stop it with a clear error; a party that labels its shares with the
  * wrong round stops the run with a clear error and no model is recorded;
  * DP training charges every party's ledger before its first share and
  * survives a crash; afterwards no session is left open anywhere. */
@@ -53,6 +56,35 @@ static void make_data(const char *dir, ward_sim *sim, uint64_t seed) {
     ward_rng_clear(&rng);
 }
 
+/* Table "h": parties that differ. node1..node3 label as in "t"
+ * (2 x1 - x2 > 5); node4 labels y = 1 when x2 > 5, a rule the shared
+ * model cannot fit for it. */
+static void make_hetero(const char *dir, ward_sim *sim, uint64_t seed) {
+    ward_rng rng;
+    ward_rng_init_u64(&rng, seed);
+    for (int i = 0; i < NODES; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/h%d.csv", dir, i);
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (!f) return;
+        fputs("x1,x2,y\n", f);
+        for (int r = 0; r < ROWS; r++) {
+            int64_t a = (int64_t)ward_rng_uniform(&rng, 1000);
+            int64_t b = (int64_t)ward_rng_uniform(&rng, 1000);
+            int y = i == NODES - 1 ? b > 500 : 2 * a - b > 500;
+            fprintf(f, "%lld.%02lld,%lld.%02lld,%d\n", (long long)(a / 100), (long long)(a % 100),
+                    (long long)(b / 100), (long long)(b % 100), y);
+        }
+        fclose(f);
+        ward_import_options opt;
+        memset(&opt, 0, sizeof opt);
+        ward_import_report rep;
+        CHECK_RC(ward_store_import(ward_sim_store(sim, (size_t)i), &rep, "h", path, &opt), WARD_OK);
+    }
+    ward_rng_clear(&rng);
+}
+
 typedef struct {
     Ward__Control__Request req;
     Ward__Control__TrainRequest tr;
@@ -96,17 +128,21 @@ static int err_has(const Ward__Control__Response *r, const char *text) {
 typedef struct {
     const char *session;
     char hash[65];
-    int done, aborted;
+    int done, aborted, rejoined;
+    unsigned contributed;
 } audit_find;
 
 static int find_audit(void *ctx, const ward_audit_entry *e) {
     audit_find *a = ctx;
     if (strcmp(e->session, a->session) != 0) return 0;
     if (strcmp(e->kind, "session-aborted") == 0) a->aborted++;
+    if (strcmp(e->kind, "session-rejoined") == 0) a->rejoined++;
     if (strcmp(e->kind, "session-done") != 0) return 0;
     a->done++;
     const char *h = strstr(e->details, "\"model_sha256\":\"");
     if (h) snprintf(a->hash, sizeof a->hash, "%.64s", h + 16);
+    const char *k = strstr(e->details, "\"contributed\":");
+    if (k) a->contributed = (unsigned)strtoul(k + 14, NULL, 10);
     return 0;
 }
 
@@ -160,6 +196,58 @@ static void test_plain(ward_sim *sim) {
     check_idle(sim);
 }
 
+/* Personalisation on table "h": every party reports its own validation
+ * figures of the global model and of its fine-tuned one; node4, whose
+ * rule differs, gains from fine-tuning, and its figures differ from the
+ * global model's (pooled) ones; the model all parties record is the
+ * global one, the same everywhere. */
+static void test_personalize(ward_sim *sim) {
+    train_req q;
+    make_req(&q, 8, 0);
+    q.tr.table = (char *)"h";
+    q.tr.personalize_epochs = 10;
+    Ward__Control__Response *r = NULL;
+    CHECK_RC(ward_sim_control(sim, &r, 0, &q.req, 120000), WARD_OK);
+    CHECK(ok(r));
+    if (ok(r)) {
+        const Ward__Control__TrainResult *x = r->train;
+        CHECK_EQ_U64(x->n_personal, NODES);
+        double glob = x->metrics[0]->value;
+        fprintf(stderr, "  personalised (global accuracy %.4f):", glob);
+        for (size_t i = 0; i < x->n_personal; i++) {
+            const Ward__Control__PartyMetrics *pm = x->personal[i];
+            CHECK(pm->n_before == 2 && pm->n_after == 2);
+            if (pm->n_before != 2 || pm->n_after != 2) continue;
+            CHECK(strcmp(pm->before[0]->name, "accuracy") == 0 && strcmp(pm->after[1]->name, "f1") == 0);
+            CHECK(strcmp(pm->party, ward_sim_node_name(sim, i)) == 0);
+            fprintf(stderr, " %s %.4f -> %.4f", pm->party, pm->before[0]->value, pm->after[0]->value);
+            if (i == NODES - 1) {
+                CHECK(pm->after[0]->value > pm->before[0]->value + 0.1);
+                CHECK(pm->after[0]->value > 0.85);
+                CHECK(pm->before[0]->value < glob - 0.05);
+            } else {
+                CHECK(pm->before[0]->value > 0.6);
+            }
+        }
+        fprintf(stderr, "\n");
+        settle(sim);
+        for (size_t i = 0; i < NODES; i++) {
+            audit_find a;
+            node_hash(sim, i, x->session, &a);
+            CHECK(a.done == 1 && strcmp(a.hash, x->model_hash) == 0);
+        }
+    }
+    if (r) ward__control__response__free_unpacked(r, NULL);
+    /* Without the option, nothing personal is reported. */
+    make_req(&q, 3, 0);
+    r = NULL;
+    CHECK_RC(ward_sim_control(sim, &r, 0, &q.req, 120000), WARD_OK);
+    CHECK(ok(r) && r->train->n_personal == 0);
+    if (r) ward__control__response__free_unpacked(r, NULL);
+    settle(sim);
+    check_idle(sim);
+}
+
 /* node `victim` crashes at t0 + at_ms of a paced run; the rest finish. */
 static void test_crash(ward_sim *sim, size_t victim, uint32_t at_ms) {
     train_req q;
@@ -197,8 +285,9 @@ static void test_crash(ward_sim *sim, size_t victim, uint32_t at_ms) {
 /* node3 stalls (its channels stay open, it answers nothing) from 1 s into
  * a paced run until until_ms: the rounds go on without it after each
  * timeout; when it resumes it either catches up (one round behind at most:
- * it contributes again) or has fallen further behind and leaves the run;
- * every party that finishes holds the same model. */
+ * it contributes again) or has fallen further behind, leaves the rounds
+ * and rejoins through the coordinator; all four finish with the same
+ * model. */
 static void test_stall(ward_sim *sim, uint32_t until_ms) {
     train_req q;
     make_req(&q, 12, 300);
@@ -216,12 +305,11 @@ static void test_stall(ward_sim *sim, uint32_t until_ms) {
         fprintf(stderr, "  node3 stalled 1..%u s: %zu parties at the end, accuracy %.4f after %llu ms\n",
                 until_ms / 1000, x->n_finished, x->metrics[0]->value,
                 (unsigned long long)(ward_sim_now(sim) - t0));
-        CHECK(x->n_finished >= 3);
+        CHECK(x->n_finished == NODES); /* caught up, or rejoined */
         settle(sim);
         for (size_t i = 0; i < NODES; i++) {
             audit_find a;
             node_hash(sim, i, x->session, &a);
-            if (i == 2 && a.done == 0) continue; /* it left the run */
             CHECK(a.done == 1 && strcmp(a.hash, x->model_hash) == 0);
         }
     }
@@ -229,6 +317,81 @@ static void test_stall(ward_sim *sim, uint32_t until_ms) {
     settle(sim);
     check_idle(sim);
     CHECK_RC(ward_sim_run_connected(sim, ward_sim_now(sim) + 30000), WARD_OK);
+}
+
+/* node3 is partitioned away from the others from 1 s into a paced run
+ * until heal_ms: the rounds go on without it (it is left out of S, then
+ * dropped when it gives up or its channels close); when the partition
+ * heals it asks the coordinator back in, receives the current model and
+ * contributes again; all four finish with the bit-identical model, and
+ * node3 contributed to fewer rounds than node1 but to some after the heal. */
+static void test_partition(ward_sim *sim, uint32_t heal_ms, uint32_t rounds, double epsilon) {
+    train_req q;
+    make_req(&q, rounds, 300);
+    Ward__Control__Number eps;
+    ward__control__number__init(&eps);
+    eps.value = epsilon;
+    if (epsilon > 0) q.tr.epsilon = &eps;
+    uint64_t t0 = ward_sim_now(sim);
+    CHECK_RC(ward_sim_control_send(sim, 0, &q.req), WARD_OK);
+    ward_sim_run_until(sim, t0 + 1000);
+    uint32_t group[NODES] = {0, 0, 1, 0};
+    CHECK_RC(ward_sim_partition(sim, group, NODES), WARD_OK);
+    ward_sim_run_until(sim, t0 + heal_ms);
+    CHECK_RC(ward_sim_heal(sim), WARD_OK);
+    Ward__Control__Response *r = NULL;
+    CHECK_RC(ward_sim_control_wait(sim, &r, 0, 300000), WARD_OK);
+    CHECK(ok(r));
+    if (ok(r)) {
+        const Ward__Control__TrainResult *x = r->train;
+        CHECK_EQ_U64(x->n_finished, NODES);
+        settle(sim);
+        audit_find a[NODES];
+        for (size_t i = 0; i < NODES; i++) {
+            node_hash(sim, i, x->session, &a[i]);
+            CHECK(a[i].done == 1 && strcmp(a[i].hash, x->model_hash) == 0);
+        }
+        fprintf(stderr, "  %snode3 partitioned 1..%u s: %zu parties at the end, accuracy %.4f after "
+                "%llu ms; node3 contributed to %u of %u rounds\n", epsilon > 0 ? "DP: " : "",
+                heal_ms / 1000, x->n_finished,
+                x->metrics[0]->value, (unsigned long long)(ward_sim_now(sim) - t0), a[2].contributed,
+                a[0].contributed);
+        CHECK(a[0].contributed == rounds + 2);
+        CHECK(a[2].contributed < a[0].contributed && a[2].contributed >= 3);
+        CHECK(a[2].rejoined >= 1); /* by the coordinator's SYNC, not by catching up */
+    }
+    if (r) ward__control__response__free_unpacked(r, NULL);
+    settle(sim);
+    check_idle(sim);
+    CHECK_RC(ward_sim_run_connected(sim, ward_sim_now(sim) + 30000), WARD_OK);
+}
+
+/* node3 partitioned away from 1 s until after the run: the other three
+ * finish without it; node3, detached, gives up after 10 session timeouts
+ * with "could not rejoin", records no model and leaves no session open. */
+static void test_partition_too_long(ward_sim *sim) {
+    train_req q;
+    make_req(&q, 10, 300);
+    uint64_t t0 = ward_sim_now(sim);
+    CHECK_RC(ward_sim_control_send(sim, 0, &q.req), WARD_OK);
+    ward_sim_run_until(sim, t0 + 1000);
+    uint32_t group[NODES] = {0, 0, 1, 0};
+    CHECK_RC(ward_sim_partition(sim, group, NODES), WARD_OK);
+    Ward__Control__Response *r = NULL;
+    CHECK_RC(ward_sim_control_wait(sim, &r, 0, 300000), WARD_OK);
+    CHECK(ok(r));
+    ward_sim_run_until(sim, t0 + 60000);
+    CHECK_RC(ward_sim_heal(sim), WARD_OK);
+    if (ok(r)) {
+        CHECK_EQ_U64(r->train->n_finished, NODES - 1);
+        audit_find a;
+        node_hash(sim, 2, r->train->session, &a);
+        CHECK(a.done == 0 && a.aborted == 1);
+        fprintf(stderr, "  node3 partitioned from 1 s past the end: 3 finish, node3 gave up\n");
+    }
+    if (r) ward__control__response__free_unpacked(r, NULL);
+    check_idle(sim);
+    CHECK_RC(ward_sim_run_connected(sim, ward_sim_now(sim) + 60000), WARD_OK);
 }
 
 /* Two of four crash: fewer than t remain, a clear error. */
@@ -273,6 +436,7 @@ static void test_dp(ward_sim *sim) {
     ward__control__number__init(&eps);
     eps.value = 1.0;
     q.tr.epsilon = &eps;
+    q.tr.personalize_epochs = 5;
     uint64_t t0 = ward_sim_now(sim);
     CHECK_RC(ward_sim_control_send(sim, 0, &q.req), WARD_OK);
     ward_sim_run_until(sim, t0 + 2000);
@@ -284,6 +448,8 @@ static void test_dp(ward_sim *sim) {
         const Ward__Control__TrainResult *x = r->train;
         CHECK(x->epsilon && x->epsilon->value <= 1.0 && x->epsilon->value > 0.9);
         CHECK(x->n_finished == NODES - 1);
+        /* Under DP only the proposer's own personalised figures. */
+        CHECK(x->n_personal == 1 && strcmp(x->personal[0]->party, "node1") == 0);
         fprintf(stderr, "  DP epsilon %.4f: accuracy %.4f (node1's own validation rows)\n",
                 x->epsilon ? x->epsilon->value : -1, x->metrics[0]->value);
         CHECK(x->metrics[0]->value > 0.7);
@@ -326,12 +492,17 @@ int main(void) {
     if (sim) {
         CHECK_RC(ward_sim_run_connected(sim, 30000), WARD_OK);
         make_data(dir, sim, 3);
+        make_hetero(dir, sim, 5);
         test_plain(sim);
+        test_personalize(sim);
         test_crash(sim, 3, 1000);
         test_crash(sim, 1, 2500);
         test_two_crash(sim);
         test_stall(sim, 6000);
         test_stall(sim, 9000);
+        test_partition(sim, 7000, 16, 0);
+        test_partition(sim, 14000, 40, 0);
+        test_partition_too_long(sim);
         /* Lossy links (2% of packets lost, retransmitted) and one crash. */
         ward_sim_link lossy = {.latency_ms = 2, .jitter_ms = 2, .loss = 0.02, .bandwidth_kbps = 0};
         CHECK_RC(ward_sim_set_link(sim, -1, -1, &lossy), WARD_OK);
@@ -366,6 +537,20 @@ int main(void) {
             ward_audit_list(ward_sim_store(sim, i), 0, 0, count_done, &done);
             CHECK_EQ_U64(done, 0);
         }
+        ward_sim_free(sim);
+    }
+    /* DP training with a partition (fresh ledgers): the momentum travels
+     * with the model when node3 rejoins. */
+    snprintf(sub, sizeof sub, "%s/dp", dir);
+    CHECK(mkdir(sub, 0700) == 0);
+    cfg.dir = sub;
+    cfg.test_fault = 0;
+    sim = NULL;
+    CHECK_RC(ward_sim_new(&sim, &cfg), WARD_OK);
+    if (sim) {
+        CHECK_RC(ward_sim_run_connected(sim, 30000), WARD_OK);
+        make_data(sub, sim, 6);
+        test_partition(sim, 7000, 16, 1.0);
         ward_sim_free(sim);
     }
     char cmd[700];

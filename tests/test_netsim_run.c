@@ -57,7 +57,7 @@ static int has_violation(const ward_run_report *rep, const char *name) {
 
 static void test_examples(void) {
     static const char *names[] = {"basic.txt", "partition.txt", "crash-restart.txt", "stall.txt",
-                                  "adversary.txt", "rough-network.txt", "private.txt"};
+                                  "adversary.txt", "rough-network.txt", "private.txt", "train.txt"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         ward_run_report rep;
         CHECK_RC(run(&rep, names[i], 1, WARD_RUN_BUG_NONE), WARD_OK);
@@ -76,6 +76,12 @@ static void test_examples(void) {
         if (strcmp(names[i], "adversary.txt") == 0)
             CHECK(rep.net.tampered_writes > 0 && rep.net.tampered_closed > 0 && rep.net.outsider_dials > 0);
         if (strcmp(names[i], "crash-restart.txt") == 0) CHECK(rep.net.crashes == 2 && rep.net.restarts == 2);
+        /* Training over lossy links with one crash: finished, invariants
+         * train_model and train_completes hold (no violation above). */
+        if (strcmp(names[i], "train.txt") == 0)
+            CHECK(rep.trains == 1 && rep.trains_ok == 1 && rep.net.crashes == 1 && rep.net.retransmits > 0);
+        else
+            CHECK_EQ_U64(rep.trains, 0);
         ward_run_report_free(&rep);
     }
 }
@@ -132,6 +138,14 @@ static void test_injected_bugs(void) {
     for (size_t v = 0; v < rep.n_violations; v++)
         CHECK(strncmp(rep.violations[v], "dp_result", 9) == 0);
     printf("noise-off-by-one: %zu violations, first: %s\n", rep.n_violations,
+           rep.n_violations ? rep.violations[0] : "-");
+    ward_run_report_free(&rep);
+    /* A coordinator that labels its round-2 shares as round 4 stops the
+     * training with four of five parties up: train_completes. */
+    CHECK_RC(run(&rep, "train.txt", 1, WARD_RUN_BUG_FL_WRONG_ROUND), WARD_OK);
+    CHECK(has_violation(&rep, "train_completes"));
+    CHECK(rep.trains == 1 && rep.trains_ok == 0 && rep.n_violations == 1);
+    printf("fl-wrong-round: %zu violations, first: %s\n", rep.n_violations,
            rep.n_violations ? rep.violations[0] : "-");
     ward_run_report_free(&rep);
 }

@@ -112,10 +112,29 @@ print("train: accuracy %.4f, centralized %.4f, gap %.2f points" % (acc, central,
 assert abs(acc - central) <= 0.03, (acc, central)' "$tmp/train.json" "$tmp/eval.json"
 
 # Human output.
-run train node3 --rounds 2
+run train node3 --rounds 2 --personalize 1
 check "train (human) exits 0 ($(cat "$tmp/err"))" [ "$rc" -eq 0 ]
+check "human output has the personalised figures" grep -q "^  node4: accuracy 0\.[0-9]* -> 0\.[0-9]*, f1" "$tmp/out"
 check "human output names the model hash" grep -q "^model sha256 [0-9a-f]\{64\} (the same at every party)" "$tmp/out"
 check "human output has the accuracy" grep -q "accuracy 0\.[0-9]" "$tmp/out"
+
+# Personalisation: each party's own figures before and after fine-tuning.
+run train node2 --rounds 3 --personalize 2 --json
+check "personalize exits 0 ($(cat "$tmp/err"))" [ "$rc" -eq 0 ]
+check "personalize JSON: four parties, before and after" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["personalized"]
+assert [x["party"] for x in p] == ["node1", "node2", "node3", "node4"], p
+for x in p:
+    for k in ("before", "after"):
+        assert set(x[k]) == {"accuracy", "f1"} and 0 < x[k]["accuracy"] <= 1, x
+print("personalised accuracy:", ", ".join("%s %.4f -> %.4f" % (x["party"], x["before"]["accuracy"], x["after"]["accuracy"]) for x in p))
+' "$tmp/out"
+run train node2 --rounds 2 --json
+check "no personalisation unless asked" python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["personalized"] == []' "$tmp/out"
 
 # FedProx and a subset of the parties (n = 2, t = 2).
 run train node2 --rounds 3 --algo fedprox --prox-mu 0.1 --json
