@@ -171,8 +171,11 @@ static int measure(ward_bench_report *r, const char *sock, unsigned p, const cha
     char name[64];
     snprintf(name, sizeof name, "round_ms_n%u_%s", FL_NODES, tag);
     ward_bench_add(r, name, d[pairs / 2], "ms", anchor_paper, 134.2);
-    snprintf(name, sizeof name, "round_ms_n%u_%s_goal", FL_NODES, tag);
-    ward_bench_add(r, name, d[pairs / 2], "ms", anchor_goal, 50);
+    /* The goal (<= 50 ms) is for 10,000 parameters only. */
+    if (p == 10000) {
+        snprintf(name, sizeof name, "round_ms_n%u_%s_goal", FL_NODES, tag);
+        ward_bench_add(r, name, d[pairs / 2], "ms", anchor_goal, 50);
+    }
     double per = 2.0 * (FL_NODES - 1) * wire_bytes(p, 1, 0) + wire_bytes(0, 0, FL_NODES);
     snprintf(name, sizeof name, "bytes_per_party_round_n%u_%s", FL_NODES, tag);
     ward_bench_add(r, name, per, "bytes", anchor_raw, 2.0 * (FL_NODES - 1) * 8.0 * p);
