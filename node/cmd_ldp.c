@@ -524,9 +524,74 @@ static int node_import(const char *node, int json, int argc, char **argv) {
     return 0;
 }
 
+/* The joint estimate over several departments' report tables: one
+ * secret-shared sum of their support counts (node/session_agg.c,
+ * AGG_LDP), printed as the local estimate is. */
+static int joint_estimate(const char *node, int json, const char *table, const char *parties) {
+    Ward__Control__AggregateRequest ag;
+    ward__control__aggregate_request__init(&ag);
+    ag.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_LDP;
+    ag.table = (char *)table;
+    Ward__Control__Parties pl;
+    ward__control__parties__init(&pl);
+    char *copy = strdup(parties), *names[256];
+    size_t n = 0;
+    if (!copy) return 1;
+    if (strcmp(parties, "all") == 0) {
+        pl.all = 1;
+    } else {
+        char *sp = NULL;
+        for (char *t = strtok_r(copy, ",", &sp); t && n < 256; t = strtok_r(NULL, ",", &sp))
+            names[n++] = t;
+        pl.n_names = n;
+        pl.names = names;
+    }
+    ag.parties = &pl;
+    Ward__Control__Request req;
+    ward__control__request__init(&req);
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
+    req.aggregate = &ag;
+    Ward__Control__Response *r;
+    int ex = call_node(&r, node, &req, WARD__CONTROL__RESPONSE__RESULT_AGGREGATE);
+    free(copy);
+    if (ex) return ex;
+    const Ward__Control__AggregateResult *x = r->aggregate;
+    if (json) {
+        printf("{\"table\": ");
+        json_str(table);
+        printf(", \"mech\": \"%s\", \"epsilon\": %.17g, \"domain\": %zu, \"n\": %" PRIu64
+               ", \"estimates\": [",
+               x->ldp_mech, x->ldp_epsilon, x->n_groups, x->reports);
+        for (size_t v = 0; v < x->n_groups; v++) printf("%s%.6f", v ? ", " : "", x->groups[v]->value);
+        printf("], \"stddev\": [");
+        for (size_t v = 0; v < x->n_group_sd; v++) printf("%s%.6f", v ? ", " : "", x->group_sd[v]);
+        printf("], \"variance\": %.6f, \"parties\": [", x->ldp_variance);
+        for (size_t i = 0; i < x->n_parties; i++) {
+            if (i) printf(", ");
+            json_str(x->parties[i]);
+        }
+        printf("], \"latency_ms\": %.17g, \"session\": \"%s\"}\n", x->latency_ms, x->session);
+    } else {
+        printf("# %s at %zu departments: %" PRIu64 " %s reports, epsilon %g, domain %zu; VALUE "
+               "ESTIMATE STDDEV (sd at zero count %.3f)\n",
+               table, x->n_parties, x->reports, x->ldp_mech, x->ldp_epsilon, x->n_groups,
+               sqrt(x->ldp_variance));
+        for (size_t v = 0; v < x->n_groups && v < x->n_group_sd; v++)
+            printf("%s %.3f %.3f\n", x->groups[v]->key, x->groups[v]->value, x->group_sd[v]);
+        printf("parties: ");
+        for (size_t i = 0; i < x->n_parties; i++) printf("%s%s", i ? ", " : "", x->parties[i]);
+        printf("\nlatency: %.1f ms, session %s\n", x->latency_ms, x->session);
+    }
+    ward__control__response__free_unpacked(r, NULL);
+    return 0;
+}
+
 static int node_estimate(const char *node, int json, int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--parties") == 0 && argv[0][0] != '-')
+        return joint_estimate(node, json, argv[0], argv[2]);
     if (argc != 1 || argv[0][0] == '-') {
-        fprintf(stderr, "ward: error: usage: ward --node X ldp-estimate TABLE [--json]\n");
+        fprintf(stderr, "ward: error: usage: ward --node X ldp-estimate TABLE [--parties LIST|all] "
+                        "[--json]\n");
         return 2;
     }
     Ward__Control__LdpEstimateRequest le;

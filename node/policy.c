@@ -133,9 +133,10 @@ int ward_policy_parse(ward_policy *p, size_t *err_line, char *err, size_t err_ca
                 for (char *o = strtok_r(copy, ",", &s2); o; o = strtok_r(NULL, ",", &s2))
                     if (strcmp(o, "sum") && strcmp(o, "count") && strcmp(o, "mean") &&
                         strcmp(o, "histogram") && strcmp(o, "max") && strcmp(o, "argmax") &&
-                        strcmp(o, "threshold") && strcmp(o, "train"))
+                        strcmp(o, "threshold") && strcmp(o, "train") && strcmp(o, "ldp"))
                         return fail(err_line, err, err_cap, lineno,
-                                    "OPS: sum, count, mean, histogram, max, argmax, threshold, train or *");
+                                    "OPS: sum, count, mean, histogram, max, argmax, threshold, "
+                                    "train, ldp or *");
             }
             ward_policy_rule *r = &p->rules[p->n_rules++];
             r->allow = w[0][0] == 'a';

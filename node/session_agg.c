@@ -45,6 +45,8 @@
 #include "field61.h"
 #include "hex.h"
 #include "share.h"
+#include "ldp_report.h"
+#include "store_ldp.h"
 #include "store_query.h"
 
 enum { PHASE_PROPOSED = 1, PHASE_COMMITTED = 2 };
@@ -72,6 +74,7 @@ typedef struct agg_session {
     int partial_sent;              /* round 3 done: our shares are folded in */
     uint8_t *accepted, *got_share, *got_partial;
     uint8_t *in_committee;         /* the parties that add up shares (all when k = 0) */
+    uint64_t ldp_n;                /* AGG_LDP: our reports */
     size_t k;                      /* committee size */
     size_t len;                    /* vector length */
     size_t groups;
@@ -153,6 +156,7 @@ static const char *op_name(Ward__Wire__AggregateOp op) {
     case WARD__WIRE__AGGREGATE_OP__AGG_COUNT: return "count";
     case WARD__WIRE__AGGREGATE_OP__AGG_MEAN: return "mean";
     case WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM: return "histogram";
+    case WARD__WIRE__AGGREGATE_OP__AGG_LDP: return "ldp";
     default: return "?";
     }
 }
@@ -310,6 +314,13 @@ static int bind_spec(ward_core *c, agg_session *s, char *why, size_t why_cap) {
         }
         break;
     case WARD__WIRE__AGGREGATE_OP__AGG_COUNT: break;
+    case WARD__WIRE__AGGREGATE_OP__AGG_LDP:
+        if (!a->exact || a->group_by[0] || a->ldp_domain < 2 || a->ldp_domain > WARD_AGG_MAX_GROUPS) {
+            snprintf(why, why_cap, "a local-DP estimate over at most %d values, without noise "
+                     "or grouping", WARD_AGG_MAX_GROUPS);
+            return WARD_EPARSE;
+        }
+        break;
     default:
         snprintf(why, why_cap, "unknown aggregate");
         return WARD_EUNSUPPORTED;
@@ -530,7 +541,8 @@ static int encode_local(ward_core *c, agg_session *s, int *reason, char *why, si
     s->groups = loc->n_groups;
     s->scale = a->scale;
     int two = a->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
-    s->len = s->groups * (two ? 2 : 1);
+    int ldp = a->op == WARD__WIRE__AGGREGATE_OP__AGG_LDP;
+    s->len = s->groups * (two ? 2 : 1) + (ldp ? 1 : 0);
     s->local = calloc(s->len ? s->len : 1, sizeof *s->local);
     s->acc_share = calloc(s->len ? s->len : 1, sizeof *s->acc_share);
     s->acc_partial = calloc(s->len ? s->len : 1, sizeof *s->acc_partial);
@@ -550,6 +562,10 @@ static int encode_local(ward_core *c, agg_session *s, int *reason, char *why, si
         if (mag > a->bound || (two && (uint64_t)loc->counts[g] > a->bound)) rc = WARD_EOVERFLOW;
         s->local[g] = ward_f61_from_i64(v);
         if (two) s->local[s->groups + g] = ward_f61_from_i64(loc->counts[g]);
+    }
+    if (ldp) {
+        if (s->ldp_n > a->bound) rc = WARD_EOVERFLOW;
+        s->local[s->groups] = ward_f61_from_i64((int64_t)s->ldp_n);
     }
     /* The labels stay for the result; the plaintext goes. */
     sodium_memzero(loc->sums, sizeof loc->sums);
@@ -607,13 +623,59 @@ static int keys_ok(char *const *keys, size_t n, int sorted) {
     return 1;
 }
 
+/* AGG_LDP at one party: its report table must have the spec's mechanism,
+ * epsilon and domain; its vector is the support count of every value and,
+ * last, its number of reports. */
+static int prepare_ldp(ward_core *c, agg_session *s, int *reason, char *why, size_t why_cap) {
+    const Ward__Wire__AggregateSpec *a = s->agg;
+    ward_ldp_table_info info;
+    int rc = ward_store_ldp_info(c->store, &info, a->table);
+    if (rc != WARD_OK) {
+        *reason = WARD__WIRE__REASON__REASON_UNKNOWN_TABLE;
+        snprintf(why, why_cap, "%s: %s", c->name, ward_store_errmsg(c->store));
+        return rc;
+    }
+    if (strcmp(ward_ldp_mech_name(info.mech), a->ldp_mech) != 0 || info.epsilon != a->ldp_epsilon ||
+        info.domain != a->ldp_domain) {
+        *reason = WARD__WIRE__REASON__REASON_SCHEMA;
+        snprintf(why, why_cap, "%s: table %s holds %s reports at epsilon %g over %u values, not %s at "
+                 "%g over %u", c->name, a->table, ward_ldp_mech_name(info.mech), info.epsilon,
+                 info.domain, a->ldp_mech, a->ldp_epsilon, a->ldp_domain);
+        return WARD_ESTATE;
+    }
+    s->loc = calloc(1, sizeof *s->loc);
+    uint64_t *counts = calloc(info.domain, sizeof *counts);
+    ward_ldp_est e;
+    rc = s->loc && counts ? ward_ldp_est_init(&e, counts, info.domain, info.mech, info.epsilon)
+                          : WARD_ENOMEM;
+    if (rc == WARD_OK) rc = ward_store_ldp_counts(c->store, &e, a->table);
+    if (rc != WARD_OK) {
+        free(counts);
+        *reason = WARD__WIRE__REASON__REASON_INTERNAL;
+        snprintf(why, why_cap, "%s: reading the reports of %s: %s", c->name, a->table,
+                 rc == WARD_EPARSE || rc == WARD_EIO ? ward_store_errmsg(c->store) : ward_strerror(rc));
+        return rc;
+    }
+    s->loc->n_groups = info.domain;
+    for (uint32_t v = 0; v < info.domain; v++) {
+        snprintf(s->loc->labels[v], WARD_KEY_LABEL_MAX, "%u", v);
+        s->loc->counts[v] = (int64_t)counts[v];
+    }
+    s->ldp_n = e.n;
+    free(counts);
+    return encode_local(c, s, reason, why, why_cap);
+}
+
 /* The policy check and local query of one party. On success s->loc holds
  * the local aggregate and, unless the groups are open, s->local the
  * encoded vector. */
 static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, size_t why_cap) {
     const Ward__Wire__AggregateSpec *a = s->agg;
     int exact_ok = c->cfg.policy ? c->cfg.policy->exact : c->cfg.allow_exact;
-    if (a->exact && !exact_ok) {
+    int ldp = a->op == WARD__WIRE__AGGREGATE_OP__AGG_LDP;
+    /* Local-DP reports are private one by one, before any node saw them:
+     * their support counts need no exact-results permission. */
+    if (a->exact && !exact_ok && !ldp) {
         *reason = WARD__WIRE__REASON__REASON_POLICY;
         snprintf(why, why_cap, "%s: policy forbids exact results (run it without --exact for a "
                  "differentially private one)", c->name);
@@ -649,6 +711,7 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
         snprintf(why, why_cap, "%s has no database", c->name);
         return WARD_ENOTFOUND;
     }
+    if (ldp) return prepare_ldp(c, s, reason, why, why_cap);
     /* The groups: the spec's declared domain, or open (exact only). */
     s->open = key.n > 0 && a->n_domain == 0;
     if (!keys_ok(a->domain, a->n_domain, 0) || (key.n == 0 && a->n_domain != 0)) {
@@ -930,9 +993,95 @@ static void audit_result(ward_core *c, ward_actions *out, agg_session *s, const 
     free(d);
 }
 
+/* AGG_LDP at an output party: the joint support counts and number of
+ * reports give the frequency estimates and their standard deviations. */
+static void finish_ldp(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
+    const Ward__Wire__AggregateSpec *a = s->agg;
+    size_t d = s->groups;
+    uint64_t *counts = calloc(d, sizeof *counts);
+    double *est = calloc(d, sizeof *est), *sd = calloc(d, sizeof *sd), var = 0;
+    Ward__Control__Group *gv = calloc(d, sizeof *gv);
+    Ward__Control__Group **gp = calloc(d, sizeof *gp);
+    char **names = calloc(s->n, sizeof *names);
+    ward_ldp_mech mech;
+    ward_ldp_est e;
+    int rc = counts && est && sd && gv && gp && names ? ward_ldp_mech_parse(&mech, a->ldp_mech)
+                                                      : WARD_ENOMEM;
+    if (rc == WARD_OK) rc = ward_ldp_est_init(&e, counts, d, mech, a->ldp_epsilon);
+    if (rc == WARD_OK) {
+        for (size_t v = 0; v < d; v++) counts[v] = (uint64_t)ward_f61_to_i64(s->acc_partial[v]);
+        e.n = (uint64_t)ward_f61_to_i64(s->acc_partial[d]);
+        rc = e.n > 0 ? ward_ldp_est_finish(&e, est, d) : WARD_ENOTFOUND;
+    }
+    if (rc == WARD_OK) rc = ward_ldp_variance(&var, mech, a->ldp_epsilon, (uint32_t)d, e.n);
+    for (size_t v = 0; rc == WARD_OK && v < d; v++) {
+        double f = est[v] < 0 ? 0 : est[v] > (double)e.n ? (double)e.n : est[v], vv;
+        rc = ward_ldp_variance_at(&vv, mech, a->ldp_epsilon, (uint32_t)d, e.n, f);
+        sd[v] = rc == WARD_OK ? sqrt(vv) : 0;
+    }
+    if (rc != WARD_OK) {
+        free(counts);
+        free(est);
+        free(sd);
+        free(gv);
+        free(gp);
+        free(names);
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, rc, now, "%s",
+                     rc == WARD_ENOTFOUND ? "the parties hold no reports" : ward_strerror(rc));
+        return;
+    }
+    double latency = (double)(now - s->t0);
+    core_log(c, out, WARD_LOG_INFO, "session %.16s (ldp %s, %zu parties): %llu reports in %.0f ms",
+             s->id_hex, a->table, s->n, (unsigned long long)e.n, latency);
+    if (s->has_client) {
+        Ward__Control__AggregateResult res;
+        ward__control__aggregate_result__init(&res);
+        res.grouped = 1;
+        for (size_t v = 0; v < d; v++) {
+            ward__control__group__init(&gv[v]);
+            gv[v].key = s->loc->labels[v];
+            gv[v].value = est[v];
+            gp[v] = &gv[v];
+        }
+        res.n_groups = d;
+        res.groups = gp;
+        res.n_group_sd = d;
+        res.group_sd = sd;
+        res.reports = e.n;
+        res.ldp_mech = a->ldp_mech;
+        res.ldp_epsilon = a->ldp_epsilon;
+        res.ldp_variance = var;
+        for (size_t i = 0; i < s->n; i++) names[i] = (char *)c->roster->members[s->party[i]].name;
+        res.n_parties = s->n;
+        res.parties = names;
+        res.latency_ms = latency;
+        res.session = s->id_hex;
+        Ward__Control__Response r;
+        ward__control__response__init(&r);
+        r.id = s->req_id;
+        r.result_case = WARD__CONTROL__RESPONSE__RESULT_AGGREGATE;
+        r.aggregate = &res;
+        core_reply(c, out, s->client, &r);
+    }
+    free(counts);
+    free(est);
+    free(sd);
+    free(gv);
+    free(gp);
+    free(names);
+    audit(c, out, s, "session-done", "local-DP estimate released to output parties", now);
+    c->stats.sessions_done++;
+    unlink_session(c, s);
+    free_session(s);
+}
+
 static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
     for (size_t i = 0; i < s->n; i++)
         if (s->in_committee[i] && !s->got_partial[i]) return;
+    if (s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_LDP) {
+        finish_ldp(c, out, s, now);
+        return;
+    }
     double div = 1;
     for (unsigned i = 0; i < s->scale; i++) div *= 10;
     int is_mean = s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_MEAN;
@@ -1332,6 +1481,7 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
     case WARD__CONTROL__AGGREGATE_OP__AGGREGATE_HISTOGRAM:
         a.op = WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM;
         break;
+    case WARD__CONTROL__AGGREGATE_OP__AGGREGATE_LDP: a.op = WARD__WIRE__AGGREGATE_OP__AGG_LDP; break;
     default:
         core_reply_error(c, out, client, req_id, WARD_EINVAL, "unknown aggregate operation");
         return;
@@ -1469,7 +1619,33 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
         free(dom_ptrs);
         return;
     }
-    if (!req->exact) {
+    char ldp_mech[16] = "";
+    if (a.op == WARD__WIRE__AGGREGATE_OP__AGG_LDP) {
+        /* Local-DP reports are private already: no noise is added, and the
+         * spec carries the proposer's report parameters for every party to
+         * check against its own table. */
+        ward_ldp_table_info li;
+        int lrc = c->store ? ward_store_ldp_info(c->store, &li, a.table) : WARD_ENOTFOUND;
+        if (lrc != WARD_OK || req->epsilon || req->delta || a.group_by[0]) {
+            if (lrc != WARD_OK)
+                core_reply_error(c, out, client, req_id, lrc, "%s: %s", c->name,
+                                 c->store ? ward_store_errmsg(c->store) : "no database");
+            else
+                core_reply_error(c, out, client, req_id, WARD_EINVAL,
+                                 "a local-DP estimate takes no --epsilon, --delta or --group-by");
+            free(parties);
+            free(outputs);
+            free(dom);
+            free(dom_ptrs);
+            return;
+        }
+        snprintf(ldp_mech, sizeof ldp_mech, "%s", ward_ldp_mech_name(li.mech));
+        a.ldp_mech = ldp_mech;
+        a.ldp_epsilon = li.epsilon;
+        a.ldp_domain = li.domain;
+        a.exact = 1;
+    }
+    if (!a.exact) {
         /* Differentially private: the default for every aggregate. */
         char dwhy[768];
         int drc = propose_dp(c, &a, req, dwhy, sizeof dwhy);
