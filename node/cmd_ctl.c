@@ -188,6 +188,20 @@ static int parse_u64(uint64_t *out, const char *s) {
     return WARD_OK;
 }
 
+size_t ward_ctl_split_names(char **names, size_t cap, char *buf) {
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        size_t l = strlen(t);
+        while (l > 0 && t[l - 1] == ' ') t[--l] = '\0';
+        if (l == 0) continue;
+        if (n == cap) return cap + 1;
+        names[n++] = t;
+    }
+    return n;
+}
+
 /* Splits a comma-separated list into a NULL-free array of strdup'ed
  * names (empty items are skipped). */
 static char **split_list(size_t *n, const char *s) {
@@ -202,14 +216,8 @@ static char **split_list(size_t *n, const char *s) {
         free(copy);
         return NULL;
     }
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ') t++;
-        size_t l = strlen(t);
-        while (l > 0 && t[l - 1] == ' ') t[--l] = '\0';
-        if (l == 0) continue;
-        v[(*n)++] = strdup(t);
-    }
+    *n = ward_ctl_split_names(v, cap, copy); /* at most cap: one per comma, plus one */
+    for (size_t i = 0; i < *n; i++) v[i] = strdup(v[i]);
     free(copy);
     return v;
 }

@@ -30,21 +30,6 @@ static int usage(const char *fmt, ...) {
     return 2;
 }
 
-/* A comma-separated list into at most cap names pointing into buf. */
-static size_t split(char **names, size_t cap, char *buf) {
-    size_t n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ') t++;
-        size_t l = strlen(t);
-        while (l > 0 && t[l - 1] == ' ') t[--l] = '\0';
-        if (l == 0) continue;
-        if (n == cap) return cap + 1;
-        names[n++] = t;
-    }
-    return n;
-}
-
 #define MAX_NAMES 1024
 
 int ward_cmd_decide(const char *sock, int json, const char *op, int argc, char **argv) {
@@ -108,13 +93,13 @@ int ward_cmd_decide(const char *sock, int json, const char *op, int argc, char *
     if (!ex && strcmp(parties, "all") == 0) {
         pp.all = 1;
     } else if (!ex) {
-        size_t n = split(names, MAX_NAMES, pbuf);
+        size_t n = ward_ctl_split_names(names, MAX_NAMES, pbuf);
         if (n == 0 || n > MAX_NAMES) ex = usage("--parties needs 'all' or a comma-separated list of node names");
         pp.names = names;
         pp.n_names = n;
     }
     if (!ex) {
-        size_t n = split(cnames, 2, cbuf);
+        size_t n = ward_ctl_split_names(cnames, 2, cbuf);
         if (n != 2) ex = usage("--compute needs exactly two node names, A,B (A garbles, B evaluates)");
         dr.compute = cnames;
         dr.n_compute = 2;

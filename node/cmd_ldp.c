@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "ctl_client.h"
+#include "ctl_cmd.h"
 #include "error.h"
 #include "ldp.h"
 #include "ldp_report.h"
@@ -540,9 +541,8 @@ static int joint_estimate(const char *node, int json, const char *table, const c
     if (strcmp(parties, "all") == 0) {
         pl.all = 1;
     } else {
-        char *sp = NULL;
-        for (char *t = strtok_r(copy, ",", &sp); t && n < 256; t = strtok_r(NULL, ",", &sp))
-            names[n++] = t;
+        n = ward_ctl_split_names(names, 256, copy);
+        if (n > 256) n = 256;
         pl.n_names = n;
         pl.names = names;
     }

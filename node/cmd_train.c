@@ -28,20 +28,6 @@ static int usage(const char *fmt, ...) {
     return 2;
 }
 
-static size_t split(char **names, size_t cap, char *buf) {
-    size_t n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ') t++;
-        size_t l = strlen(t);
-        while (l > 0 && t[l - 1] == ' ') t[--l] = '\0';
-        if (l == 0) continue;
-        if (n == cap) return cap + 1;
-        names[n++] = t;
-    }
-    return n;
-}
-
 static int parse_num(double *out, const char *opt, const char *v) {
     char *end = NULL;
     double x = strtod(v, &end);
@@ -143,7 +129,7 @@ int ward_cmd_train(const char *sock, int json, int argc, char **argv) {
     if (!ex && strcmp(parties, "all") == 0) {
         pp.all = 1;
     } else if (!ex) {
-        size_t n = split(names, MAX_NAMES, pbuf);
+        size_t n = ward_ctl_split_names(names, MAX_NAMES, pbuf);
         if (n == 0 || n > MAX_NAMES) ex = usage("--parties needs 'all' or a comma-separated list of node names");
         pp.names = names;
         pp.n_names = n;

@@ -87,6 +87,16 @@ static void set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms) {
 
 void core_set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms) { set_timer(out, timer, at_ms); }
 
+void core_session_id(uint8_t id[32], const char *proposer, const uint8_t *nonce, size_t nonce_len,
+                     const uint8_t *spec, size_t spec_len) {
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)proposer, strlen(proposer));
+    crypto_hash_sha256_update(&h, nonce, nonce_len);
+    crypto_hash_sha256_update(&h, spec, spec_len);
+    crypto_hash_sha256_final(&h, id);
+}
+
 int core_push_job(ward_actions *out, uint64_t job, uint8_t *data, size_t len) {
     ward_action *x = push_action(out, WARD_ACT_JOB);
     if (!x) return WARD_ENOMEM;

@@ -104,6 +104,10 @@ void core_reply_error(ward_core *c, ward_actions *out, uint64_t client, uint64_t
 int core_peer_connected(const ward_core *c, long idx);
 /* Arms (or re-arms) a one-shot timer. */
 void core_set_timer(ward_actions *out, uint64_t timer, uint64_t at_ms);
+/* A session's id (DECISIONS.md, Sessions): SHA-256 of the proposer's
+ * name, the proposal's nonce and the spec's exact bytes. */
+void core_session_id(uint8_t id[32], const char *proposer, const uint8_t *nonce, size_t nonce_len,
+                     const uint8_t *spec, size_t spec_len);
 /* Asks the driver to run a job (data: owned by the action list from now). */
 int core_push_job(ward_actions *out, uint64_t job, uint8_t *data, size_t len);
 /* The columns of a table as control messages (core.c; freed by the caller). */

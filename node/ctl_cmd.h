@@ -73,6 +73,11 @@ void ward_ctl_agg_print_json_fields(FILE *f, const ward_ctl_agg *a);
 
 void ward_ctl_agg_clear(ward_ctl_agg *a);
 
+/* Splits the comma-separated list in buf, in place, into at most cap
+ * names (blanks around a name trimmed, empty items skipped). Returns how
+ * many, or cap + 1 when there are more. */
+size_t ward_ctl_split_names(char **names, size_t cap, char *buf);
+
 /* JSON helpers of the control commands: a string (escaped, invalid UTF-8
  * replaced) and a number (shortest round-trip form; null when not finite). */
 void ward_ctl_json_str(FILE *f, const char *s);

@@ -150,7 +150,7 @@ void ward_key_decimal(char *out, size_t out_cap, int64_t v, unsigned scale) {
 }
 
 /* Days since 1970-01-01 and back (proleptic Gregorian; Hinnant). */
-static long days_from_civil(long y, int m, int d) {
+long ward_days_from_civil(long y, int m, int d) {
     y -= m <= 2;
     long era = (y >= 0 ? y : y - 399) / 400;
     long yoe = y - era * 400;
@@ -179,7 +179,7 @@ static int parse_date(long *days, const char *s, size_t n) {
     long y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
     int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
     if (m < 1 || m > 12 || d < 1 || d > 31) return 0;
-    long z = days_from_civil(y, m, d);
+    long z = ward_days_from_civil(y, m, d);
     long y2;
     int m2, d2;
     civil_from_days(z, &y2, &m2, &d2);

@@ -88,6 +88,10 @@ int ward_group_domain_expand(ward_key_label *labels, size_t *n, int *open, size_
                              size_t err_cap, const ward_group_key *k, const ward_table_info *t,
                              const char *const *part_domains, size_t n_part_domains);
 
+/* Days since 1970-01-01 (a Thursday) of the proleptic Gregorian date
+ * y-m-d (Howard Hinnant's days_from_civil); negative before. */
+long ward_days_from_civil(long y, int m, int d);
+
 /* Orders labels as people expect: part by part, numerically where both
  * parts are numbers, else bytewise. */
 int ward_group_label_cmp(const char *a, const char *b);

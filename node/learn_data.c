@@ -14,6 +14,7 @@
 #include "dp_account.h"
 #include "dp_sample.h"
 #include "error.h"
+#include "group_key.h"
 #include "fedavg.h"
 #include "field61.h"
 
@@ -441,13 +442,7 @@ static int parse_ts(const char *f, int *hour, int *wday) {
     int y = atoi(f), m = (f[5] - '0') * 10 + (f[6] - '0'), d = (f[8] - '0') * 10 + (f[9] - '0');
     int h = (f[11] - '0') * 10 + (f[12] - '0');
     if (m < 1 || m > 12 || d < 1 || d > 31 || h > 23) return 0;
-    /* days from civil (Howard Hinnant), 1970-01-01 (a Thursday) = 0 */
-    int yy = y - (m <= 2);
-    long era = (yy >= 0 ? yy : yy - 399) / 400;
-    long yoe = yy - era * 400;
-    long doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    long days = era * 146097 + doe - 719468;
+    long days = ward_days_from_civil(y, m, d); /* 1970-01-01 was a Thursday */
     *hour = h;
     *wday = (int)(((days % 7) + 7 + 4) % 7);
     return 1;

@@ -1684,12 +1684,7 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
     free(dom_ptrs);
     uint8_t nonce[WARD_WIRE_NONCE_BYTES];
     ward_rng_bytes(c->rng, nonce, sizeof nonce);
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)c->name, strlen(c->name));
-    crypto_hash_sha256_update(&h, nonce, sizeof nonce);
-    crypto_hash_sha256_update(&h, s->spec_bytes, s->spec_len);
-    crypto_hash_sha256_final(&h, s->id);
+    core_session_id(s->id, c->name, nonce, sizeof nonce, s->spec_bytes, s->spec_len);
     ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
     s->proposer = c->self;
     s->has_client = 1;
@@ -1750,13 +1745,8 @@ static void on_propose(ward_core *c, ward_actions *out, long from, const ward_en
                        uint64_t now) {
     const Ward__Wire__Propose *pr = e->propose;
     uint8_t id[32];
-    crypto_hash_sha256_state h;
     const char *pname = c->roster->members[from].name;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)pname, strlen(pname));
-    crypto_hash_sha256_update(&h, pr->nonce.data, pr->nonce.len);
-    crypto_hash_sha256_update(&h, pr->spec.data, pr->spec.len);
-    crypto_hash_sha256_final(&h, id);
+    core_session_id(id, pname, pr->nonce.data, pr->nonce.len, pr->spec.data, pr->spec.len);
     if (memcmp(id, e->session_id.data, 32) != 0) {
         core_log(c, out, WARD_LOG_WARN, "proposal from %s: session id does not match its spec", pname);
         return;

@@ -1353,12 +1353,7 @@ static int send_join(ward_core *c, ward_actions *out, struct gc_state *g, gc_ses
     ward__wire__session_spec__pack(&spec, sbytes);
     uint8_t nonce[WARD_WIRE_NONCE_BYTES];
     ward_rng_bytes(c->rng, nonce, sizeof nonce);
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)c->name, strlen(c->name));
-    crypto_hash_sha256_update(&h, nonce, sizeof nonce);
-    crypto_hash_sha256_update(&h, sbytes, slen);
-    crypto_hash_sha256_final(&h, s->my_id);
+    core_session_id(s->my_id, c->name, nonce, sizeof nonce, sbytes, slen);
     append_session(g, s);
     Ward__Wire__Propose pr;
     ward__wire__propose__init(&pr);

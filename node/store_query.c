@@ -62,14 +62,7 @@ static int ts_key(const unsigned char *s, size_t n, int by_hour) {
     }
     int yh = digits2(s), yl = digits2(s + 2), m = digits2(s + 5), d = digits2(s + 8);
     if (yh < 0 || yl < 0 || m < 1 || m > 12 || d < 1 || d > 31) return -1;
-    /* Days since 1970-01-01 in the proleptic Gregorian calendar (Howard
-     * Hinnant's days_from_civil); that day was a Thursday. */
-    long y = yh * 100L + yl - (m <= 2);
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153L * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    long days = era * 146097 + doe - 719468;
+    long days = ward_days_from_civil(yh * 100L + yl, m, d); /* 1970-01-01 was a Thursday */
     return (int)(((days + 4) % 7 + 7) % 7);
 }
 
