@@ -176,6 +176,10 @@ typedef struct dtimer {
     struct ward_driver *d;
     uint64_t id;
     uv_timer_t h;
+    /* on the driver's "soon" list: due already, fires after the next poll */
+    struct dtimer *soon_prev, *soon_next;
+    int soon;
+    uint64_t soon_pass;  /* the driver's soon_pass when it was queued */
 } dtimer;
 
 typedef struct qev {
@@ -238,6 +242,17 @@ struct ward_driver {
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t grace, house;
     int listener_open, ctl_open, ctl_bound, sigs_open, grace_open, house_open;
+    /* Timers the core sets for "now" (a long job cut into steps) fire from
+     * a check handle, after the loop has polled for I/O, instead of from
+     * libuv's timer phase, which would run a timer set during a timer's
+     * callback in the same pass: the steps would then run back to back
+     * and starve every socket until the last. The idle handle keeps that
+     * poll from blocking while any are due. */
+    uv_check_t soon_check;
+    uv_idle_t soon_idle;
+    int soon_open;
+    dtimer *soon_head, *soon_tail;
+    uint64_t soon_pass;
 
     idmap conns, clients, timers;
     size_t live;         /* conns, clients and timers not yet freed */
@@ -447,6 +462,11 @@ static void maybe_sync(ward_driver *d) {
 /* ---- finishing ------------------------------------------------------------ */
 
 static void close_statics(ward_driver *d) {
+    if (d->soon_open) {
+        uv_close((uv_handle_t *)&d->soon_check, NULL);
+        uv_close((uv_handle_t *)&d->soon_idle, NULL);
+        d->soon_open = 0;
+    }
     if (d->grace_open) {
         uv_close((uv_handle_t *)&d->grace, NULL);
         d->grace_open = 0;
@@ -960,13 +980,28 @@ static void on_timer_closed(uv_handle_t *h) {
     maybe_finished(d);
 }
 
+static void soon_unlink(dtimer *t) {
+    ward_driver *d = t->d;
+    if (!t->soon) return;
+    if (t->soon_prev) t->soon_prev->soon_next = t->soon_next;
+    else d->soon_head = t->soon_next;
+    if (t->soon_next) t->soon_next->soon_prev = t->soon_prev;
+    else d->soon_tail = t->soon_prev;
+    t->soon_prev = t->soon_next = NULL;
+    t->soon = 0;
+    if (!d->soon_head && d->soon_open) {
+        uv_idle_stop(&d->soon_idle);
+        uv_check_stop(&d->soon_check);
+    }
+}
+
 static void timer_drop(dtimer *t) {
+    soon_unlink(t);
     if (idmap_get(&t->d->timers, t->id) == t) idmap_del(&t->d->timers, t->id);
     uv_close((uv_handle_t *)&t->h, on_timer_closed);
 }
 
-static void on_timer(uv_timer_t *h) {
-    dtimer *t = h->data;
+static void timer_fire(dtimer *t) {
     ward_driver *d = t->d;
     uint64_t id = t->id;
     timer_drop(t);
@@ -975,6 +1010,20 @@ static void on_timer(uv_timer_t *h) {
     ev.kind = WARD_EV_TIMER;
     ev.timer = id;
     dispatch(d, &ev);
+}
+
+static void on_timer(uv_timer_t *h) { timer_fire(h->data); }
+
+static void on_soon_idle(uv_idle_t *h) { (void)h; }
+
+/* Fires the timers that were due when this pass began; those set by their
+ * callbacks wait for the next pass (and its poll). */
+static void on_soon_check(uv_check_t *h) {
+    ward_driver *d = h->data;
+    uint64_t pass = d->soon_pass++;
+    /* The list is in queueing order; callbacks may add timers (at the end,
+     * with the new pass number) or drop any. */
+    while (d->soon_head && d->soon_head->soon_pass == pass) timer_fire(d->soon_head);
 }
 
 static void act_timer_set(ward_driver *d, uint64_t id, uint64_t at_ms) {
@@ -998,7 +1047,22 @@ static void act_timer_set(ward_driver *d, uint64_t id, uint64_t at_ms) {
         }
     }
     uint64_t now = now_ms(d);
-    uv_timer_start(&t->h, on_timer, at_ms > now ? at_ms - now : 0, 0);
+    if (at_ms > now || !d->soon_open) {
+        soon_unlink(t);
+        uv_timer_start(&t->h, on_timer, at_ms > now ? at_ms - now : 0, 0);
+        return;
+    }
+    uv_timer_stop(&t->h);
+    if (t->soon) return;
+    t->soon = 1;
+    t->soon_pass = d->soon_pass;
+    t->soon_prev = d->soon_tail;
+    t->soon_next = NULL;
+    if (d->soon_tail) d->soon_tail->soon_next = t;
+    else d->soon_head = t;
+    d->soon_tail = t;
+    uv_idle_start(&d->soon_idle, on_soon_idle);
+    uv_check_start(&d->soon_check, on_soon_check);
 }
 
 /* ---- jobs ----------------------------------------------------------------------- */
@@ -1575,6 +1639,10 @@ static int setup(ward_driver *d, char *msg, size_t msg_cap, const char *conf_pat
     uv_timer_init(&d->loop, &d->house);
     d->house.data = d;
     d->house_open = 1;
+    uv_check_init(&d->loop, &d->soon_check);
+    uv_idle_init(&d->loop, &d->soon_idle);
+    d->soon_check.data = d->soon_idle.data = d;
+    d->soon_open = 1;
     uv_timer_start(&d->house, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
 
     ward_core_config cfg;

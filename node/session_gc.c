@@ -18,7 +18,11 @@
  *   G -> E  GARBLED_TABLES   the half-gates tables, at most 59,968 bytes
  *                            (1,874 tables) per envelope, batch = 0, 1, ...,
  *                            one piece per timer event so that E evaluates
- *                            a piece while G garbles the next
+ *                            a piece while G garbles the next; G starts
+ *                            right after its labels, without waiting for
+ *                            the OT, but sends at most GC_AHEAD pieces
+ *                            before the OT payload (E keeps them until its
+ *                            labels arrive)
  *   G -> E  DECODE_INFO      the output decoding bits, packed
  *   E -> G  OUTPUT           the decoded output bits, packed
  * The garbling offset is fresh per session; the OT extension's own offset
@@ -54,6 +58,10 @@
 #include "readfile.h"
 
 #define GC_TABLE_CHUNK (1874u * WARD_GC_TABLE_BYTES) /* 59,968 bytes a GC_DATA */
+/* Pieces of tables the garbler sends before the evaluator's OT is over
+ * (the evaluator keeps them until its labels arrive): enough for AES-128
+ * whole, little enough that a large circuit never sits at the evaluator. */
+#define GC_AHEAD 4u
 #define GC_NAME_MAX 64
 #define GC_CIRCUIT_FILE_MAX (256u << 20)
 #define GC_CACHE_MAX 4
@@ -125,9 +133,12 @@ typedef struct gc_session {
     uint64_t tables_left;        /* table bytes still to garble */
     uint32_t batch;              /* next GARBLED_TABLES batch */
     int garbling;
+    int g_paused;                /* waiting for the OT to finish, GC_AHEAD pieces out */
     /* evaluator */
     ward_evaluator e;
     int e_init, ot_labels_set;
+    uint8_t *glabels;            /* GARBLER_LABELS until the evaluator starts (secret) */
+    size_t glabels_len;
     uint8_t *tbuf;               /* tables that came before our labels */
     size_t tbuf_len;
     uint64_t tables_rx;
@@ -324,6 +335,8 @@ static void free_session(ward_core *c, gc_session *s) {
     free(s->l0);
     if (s->g_init) ward_garbler_free(&s->g);
     if (s->e_init) ward_evaluator_free(&s->e);
+    if (s->glabels) sodium_memzero(s->glabels, s->glabels_len);
+    free(s->glabels);
     free(s->tbuf);
     free(s->decode);
     if (c->gc) {
@@ -710,6 +723,35 @@ static void e_progress(ward_core *c, ward_actions *out, gc_session *s, uint64_t 
     free(obits);
 }
 
+/* Starts the evaluator from the garbler's labels, once. Returns 1 when it
+ * runs, 0 when the labels have not come yet, -1 when the session failed. */
+static int e_begin(ward_core *c, ward_actions *out, gc_session *s, uint64_t now) {
+    if (s->e_init) return 1;
+    if (!s->glabels) return 0;
+    int rc = ward_evaluator_init(&s->e, &s->circ->c, s->glabels);
+    if (rc == WARD_OK) {
+        s->e_init = 1;
+        ward_block *lab = malloc((size_t)s->w0 * sizeof *lab);
+        if (!lab) rc = WARD_ENOMEM;
+        else {
+            memcpy(lab, s->glabels + WARD_GC_KEY_BYTES, (size_t)s->w0 * sizeof *lab);
+            rc = ward_evaluator_set_input_labels(&s->e, 0, lab, s->w0);
+            sodium_memzero(lab, (size_t)s->w0 * sizeof *lab);
+            free(lab);
+        }
+    }
+    sodium_memzero(s->glabels, s->glabels_len);
+    free(s->glabels);
+    s->glabels = NULL;
+    s->glabels_len = 0;
+    if (rc != WARD_OK) {
+        fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, rc, now,
+                     "cannot start the evaluator: %s", ward_strerror(rc));
+        return -1;
+    }
+    return 1;
+}
+
 static void e_on_data(ward_core *c, ward_actions *out, gc_session *s, const Ward__Wire__GcData *d,
                       uint64_t now) {
     const ward_circuit *ci = &s->circ->c;
@@ -718,7 +760,7 @@ static void e_on_data(ward_core *c, ward_actions *out, gc_session *s, const Ward
     int rc;
     switch (d->sub_kind) {
     case WARD__WIRE__GC_SUB_KIND__GC_GARBLER_LABELS: {
-        if (s->e_init) break; /* a repeat */
+        if (s->e_init || s->glabels) break; /* a repeat */
         size_t want = WARD_GC_KEY_BYTES + (size_t)s->w0 * WARD_BLOCK_BYTES;
         if (d->data.len != want) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
@@ -727,28 +769,23 @@ static void e_on_data(ward_core *c, ward_actions *out, gc_session *s, const Ward
                          who, d->data.len, s->w0, want);
             return;
         }
-        rc = ward_evaluator_init(&s->e, ci, d->data.data);
-        if (rc == WARD_OK) {
-            s->e_init = 1;
-            ward_block *lab = malloc((size_t)s->w0 * sizeof *lab);
-            if (!lab) rc = WARD_ENOMEM;
-            else {
-                memcpy(lab, d->data.data + WARD_GC_KEY_BYTES, (size_t)s->w0 * sizeof *lab);
-                rc = ward_evaluator_set_input_labels(&s->e, 0, lab, s->w0);
-                sodium_memzero(lab, (size_t)s->w0 * sizeof *lab);
-                free(lab);
-            }
-        }
-        if (rc != WARD_OK) {
-            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, rc, now,
-                         "cannot start the evaluator: %s", ward_strerror(rc));
+        /* The evaluator starts on the next pass of the loop (or when a
+         * message needs it first), so that our OT extension, queued in
+         * this same event, leaves before that work. */
+        s->glabels = malloc(want);
+        if (!s->glabels) {
+            fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_INTERNAL, WARD_ENOMEM, now,
+                         "out of memory");
             return;
         }
-        e_progress(c, out, s, now);
+        memcpy(s->glabels, d->data.data, want);
+        s->glabels_len = want;
+        core_set_timer(out, TIMER_ID(TIMER_GC, GC_TIMER_SESSION | s->serial), now);
         return;
     }
     case WARD__WIRE__GC_SUB_KIND__GC_GARBLED_TABLES: {
         uint64_t total = ward_gc_table_bytes(ci);
+        if (e_begin(c, out, s, now) < 0) return;
         if (!s->e_init || d->batch != s->next_batch || s->decode) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "%s sent garbled tables out of order (batch %u)", who, d->batch);
@@ -786,6 +823,7 @@ static void e_on_data(ward_core *c, ward_actions *out, gc_session *s, const Ward
     case WARD__WIRE__GC_SUB_KIND__GC_DECODE_INFO: {
         size_t want = ((size_t)ci->output_bits + 7) / 8;
         if (s->decode) break;
+        if (e_begin(c, out, s, now) < 0) return;
         if (!s->e_init || d->data.len != want) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "%s sent %zu bytes of output decoding bits; the circuit needs %zu", who,
@@ -850,6 +888,7 @@ static void e_on_data(ward_core *c, ward_actions *out, gc_session *s, const Ward
             return;
         }
         s->ot_active = 0; /* our part of the extension is over */
+        if (e_begin(c, out, s, now) < 0) return;
         e_progress(c, out, s, now);
         return;
     }
@@ -897,14 +936,12 @@ static void g_start(ward_core *c, ward_actions *out, gc_session *s, uint64_t now
     sodium_memzero(buf, llen);
     free(buf);
     s->tables_left = ward_gc_table_bytes(ci);
-    if (s->m) {
-        /* The tables wait for the OT: then the evaluator has all its labels
-         * when they arrive and evaluates each piece while we garble the
-         * next. */
-        s->step = "the evaluator's OT";
-        return;
-    }
-    g_garble_step(c, out, s, now);
+    /* Garbling needs no input of the evaluator's: it starts now, while the
+     * evaluator's OT makes its round trip, and runs at most GC_AHEAD pieces
+     * ahead of it. It starts on the next pass of the loop, after our
+     * labels have left. */
+    s->garbling = 1;
+    core_set_timer(out, TIMER_ID(TIMER_GC, GC_TIMER_SESSION | s->serial), now);
 }
 
 /* Garbles and sends one piece of the tables; arms a timer for the next, so
@@ -917,6 +954,14 @@ static void g_garble_step(ward_core *c, ward_actions *out, gc_session *s, uint64
     s->garbling = 1;
     s->step = "the output";
     while (rc == WARD_OK && !ward_garbler_done(&s->g)) {
+        if (s->m && s->l0 && s->batch >= GC_AHEAD) {
+            /* The OT payload has not gone out yet (it frees l0). */
+            s->garbling = 0;
+            s->g_paused = 1;
+            s->step = "the evaluator's OT";
+            free(buf);
+            return;
+        }
         size_t len = 0;
         rc = ward_garbler_next(&s->g, buf, GC_TABLE_CHUNK, &len);
         if (rc != WARD_OK || len == 0) continue;
@@ -961,8 +1006,9 @@ void gc_on_timer(ward_core *c, ward_actions *out, uint64_t index, uint64_t now) 
     }
     if (index & GC_TIMER_SESSION) {
         for (gc_session *s = c->gc->sessions; s; s = s->next)
-            if (s->serial == (index & ~GC_TIMER_SESSION) && s->state == GS_RUN && s->garbling) {
-                g_garble_step(c, out, s, now);
+            if (s->serial == (index & ~GC_TIMER_SESSION) && s->state == GS_RUN) {
+                if (s->garbling) g_garble_step(c, out, s, now);
+                else if (!s->garbler && e_begin(c, out, s, now) > 0) e_progress(c, out, s, now);
                 return;
             }
         return;
@@ -1114,7 +1160,12 @@ static void g_on_data(ward_core *c, ward_actions *out, gc_session *s, const Ward
         send_gc(c, out, s, WARD__WIRE__GC_SUB_KIND__GC_OT_EXT_PAYLOAD, 0, y, ylen);
         sodium_memzero(y, ylen);
         free(y);
-        if (!s->garbling) g_garble_step(c, out, s, now);
+        if (s->g_paused) {
+            /* Resumes after the payload has left. */
+            s->g_paused = 0;
+            s->garbling = 1;
+            core_set_timer(out, TIMER_ID(TIMER_GC, GC_TIMER_SESSION | s->serial), now);
+        }
         return;
     }
     case WARD__WIRE__GC_SUB_KIND__GC_OUTPUT: {
