@@ -57,6 +57,15 @@
  * not branches; scalar multiplication is libsodium's constant-time ladder.
  * Scalars and keys are wiped on every path.
  *
+ * Threads: ward_baseot_receiver_init, ward_baseot_sender_finish and
+ * ward_baseot_receiver_finish spread the OTs of a batch over
+ * WARD_BASEOT_THREADS threads (a constant in ot_base.c, 2: the caller's and
+ * one more) and join them before they return. All randomness is drawn
+ * from rng by the calling thread first, in OT order, so messages and keys
+ * are the same bytes as with one thread. When no thread can be created the
+ * caller does all the work; that is not an error. Helper threads block
+ * asynchronous signals. An object is still used by one call at a time.
+ *
  * Choice bits are packed, least significant bit first: c_i is bit i % 8 of
  * byte i / 8.
  */

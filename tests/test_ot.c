@@ -1,9 +1,11 @@
 /* Oblivious transfer: Masny-Rindal base OT (honest runs, the documented
  * formulas recomputed by hand, malformed and non-canonical points refused,
- * fail-closed behaviour) and IKNP extension with the KOS check (the
+ * fail-closed behaviour; the multi-threaded batch against a sequential
+ * reference, also when no thread can be created) and IKNP extension with the KOS check (the
  * bit-matrix transpose and GF(2^128) against naive code; correlated,
  * random and chosen-message OTs at awkward lengths and choice patterns;
  * cheating in one column caught; wrong lengths refused). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +330,202 @@ static void test_base_malformed(ward_rng *rng) {
     CHECK_RC(ward_baseot_sender_msg(&s, B), WARD_ESTATE);
     ward_baseot_sender_clear(NULL);
     ward_baseot_receiver_clear(NULL);
+}
+
+/* ---- base OT on several threads ------------------------------------------- */
+
+/* ot_base.c's random scalar, written out: 64 bytes reduced, redrawn on 0. */
+static void ref_scalar(uint8_t s[32], ward_rng *rng) {
+    uint8_t wide[64];
+    do {
+        ward_rng_bytes(rng, wide, sizeof wide);
+        crypto_core_ristretto255_scalar_reduce(s, wide);
+    } while (sodium_is_zero(s, 32));
+}
+
+/* One batch through the library and the same batch computed here, one OT
+ * after the other from the documented formulas, with a copy of the same
+ * seeded generator: message 1, B and every key must agree to the bit,
+ * whatever threads the library used. */
+static void threads_vs_reference(size_t n, uint64_t seed) {
+    uint8_t sid[32], *choices = malloc((n + 7) / 8);
+    ward_rng rng, ref;
+    ward_rng_init_u64(&rng, seed);
+    ward_rng_bytes(&rng, sid, sizeof sid);
+    ward_rng_bytes(&rng, choices, (n + 7) / 8);
+    ref = rng; /* a seeded generator is its state: the copy replays it */
+
+    size_t mlen = WARD_BASEOT_RECV_MSG_BYTES(n), len = 0;
+    uint8_t *msg = malloc(mlen), *want_msg = malloc(mlen), *a = malloc(n * 32), B[32], b[32],
+            want_B[32];
+    ward_block *k0 = malloc(n * sizeof *k0), *k1 = malloc(n * sizeof *k1),
+               *kr = malloc(n * sizeof *kr);
+    ward_baseot_receiver r;
+    ward_baseot_sender s;
+    CHECK_RC(ward_baseot_receiver_init(&r, &rng, sid, choices, n), WARD_OK);
+    CHECK_RC(ward_baseot_receiver_msg(&r, msg, mlen, &len), WARD_OK);
+    CHECK_EQ_U64(len, mlen);
+    CHECK_RC(ward_baseot_sender_init(&s, &rng, sid, n), WARD_OK);
+    CHECK_RC(ward_baseot_sender_msg(&s, B), WARD_OK);
+    CHECK_RC(ward_baseot_sender_finish(&s, k0, k1, n, msg, mlen), WARD_OK);
+    CHECK_RC(ward_baseot_receiver_finish(&r, kr, n, B, 32), WARD_OK);
+
+    /* the reference, in the order the library draws: per OT the 64 bytes
+     * behind R_{1-c} and a_i; then the sender's b */
+    for (size_t i = 0; i < n; i++) {
+        uint8_t wide[64], h[32], A[32];
+        int c = getbit(choices, i);
+        uint8_t *rc_ = want_msg + 64 * i + 32 * c, *rn = want_msg + 64 * i + 32 * (1 - c);
+        ward_rng_bytes(&ref, wide, 64);
+        crypto_core_ristretto255_from_hash(rn, wide);
+        ref_scalar(a + 32 * i, &ref);
+        spec_h2g(h, sid, (uint64_t)i, rn);
+        CHECK(crypto_scalarmult_ristretto255_base(A, a + 32 * i) == 0);
+        CHECK(crypto_core_ristretto255_sub(rc_, A, h) == 0);
+    }
+    ref_scalar(b, &ref);
+    CHECK(crypto_scalarmult_ristretto255_base(want_B, b) == 0);
+    CHECK_MEM(msg, want_msg, mlen);
+    CHECK_MEM(B, want_B, 32);
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *R[2] = {want_msg + 64 * i, want_msg + 64 * i + 32};
+        ward_block *got[2] = {&k0[i], &k1[i]};
+        for (int j = 0; j < 2; j++) {
+            uint8_t h[32], P[32], K[32], want[16];
+            spec_h2g(h, sid, (uint64_t)i, R[1 - j]);
+            CHECK(crypto_core_ristretto255_add(P, R[j], h) == 0);
+            CHECK(crypto_scalarmult_ristretto255(K, b, P) == 0);
+            spec_key(want, sid, n, (uint64_t)i, (uint8_t)j, R[0], R[1], want_B, K);
+            bad += memcmp(want, got[j]->b, 16) != 0;
+        }
+        uint8_t K[32], want[16];
+        int c = getbit(choices, i);
+        CHECK(crypto_scalarmult_ristretto255(K, a + 32 * i, want_B) == 0);
+        spec_key(want, sid, n, (uint64_t)i, (uint8_t)c, R[0], R[1], want_B, K);
+        bad += memcmp(want, kr[i].b, 16) != 0;
+        bad += memcmp(kr[i].b, (c ? k1 : k0)[i].b, 16) != 0;
+    }
+    CHECK(bad == 0);
+    if (bad) fprintf(stderr, "ot: n = %zu: %d keys differ from the sequential reference\n", n, bad);
+    ward_baseot_receiver_clear(&r);
+    ward_baseot_sender_clear(&s);
+    ward_rng_clear(&rng);
+    ward_rng_clear(&ref);
+    free(choices);
+    free(msg);
+    free(want_msg);
+    free(a);
+    free(k0);
+    free(k1);
+    free(kr);
+}
+
+/* Refusals in the middle of a batch that several threads share: a point
+ * that does not decode, or one whose DH result is the identity, at the
+ * first, a middle or the last OT. The whole batch is refused, every key
+ * (including those other threads had finished) is zero and the object is
+ * closed. */
+static void threads_refusals(size_t n, uint64_t seed) {
+    uint8_t sid[32], choices[(WARD_BASEOT_MAX + 7) / 8];
+    ward_rng rng;
+    ward_rng_init_u64(&rng, seed);
+    ward_rng_bytes(&rng, sid, sizeof sid);
+    ward_rng_bytes(&rng, choices, (n + 7) / 8);
+    size_t mlen = WARD_BASEOT_RECV_MSG_BYTES(n), len;
+    uint8_t *good = malloc(mlen), *msg = malloc(mlen), B[32];
+    ward_block *k0 = malloc(n * sizeof *k0), *k1 = malloc(n * sizeof *k1);
+    ward_baseot_receiver r;
+    ward_baseot_sender s;
+    CHECK_RC(ward_baseot_receiver_init(&r, &rng, sid, choices, n), WARD_OK);
+    CHECK_RC(ward_baseot_receiver_msg(&r, good, mlen, &len), WARD_OK);
+    ward_baseot_receiver_clear(&r);
+    size_t at[3] = {0, n / 2, n - 1};
+    for (int t = 0; t < 3; t++) {
+        for (int kind = 0; kind < 3; kind++) {
+            size_t i = at[t];
+            memcpy(msg, good, mlen);
+            if (kind == 0) { /* R0_i is not a point */
+                bad_point(msg + 64 * i, 3);
+            } else if (kind == 1) { /* R1_i is not canonical */
+                bad_point(msg + 64 * i + 32, 5);
+            } else { /* R1_i = -Hg(sid, i, R0_i): P_1 is the identity */
+                uint8_t h[32], one[32] = {1}, minus1[32];
+                spec_h2g(h, sid, (uint64_t)i, msg + 64 * i);
+                crypto_core_ristretto255_scalar_negate(minus1, one);
+                CHECK(crypto_scalarmult_ristretto255(msg + 64 * i + 32, minus1, h) == 0);
+            }
+            CHECK_RC(ward_baseot_sender_init(&s, &rng, sid, n), WARD_OK);
+            CHECK_RC(ward_baseot_sender_msg(&s, B), WARD_OK);
+            memset(k0, 0xAA, n * sizeof *k0);
+            memset(k1, 0x55, n * sizeof *k1);
+            CHECK_RC(ward_baseot_sender_finish(&s, k0, k1, n, msg, mlen), WARD_EPARSE);
+            CHECK(sodium_is_zero((const uint8_t *)k0, n * sizeof *k0));
+            CHECK(sodium_is_zero((const uint8_t *)k1, n * sizeof *k1));
+            CHECK(sodium_is_zero(s.b, sizeof s.b));
+            CHECK_RC(ward_baseot_sender_finish(&s, k0, k1, n, good, mlen), WARD_ECLOSED);
+            CHECK_RC(ward_baseot_sender_msg(&s, B), WARD_ECLOSED);
+            ward_baseot_sender_clear(&s);
+        }
+    }
+    /* the receiver's refusal of B, with keys pre-filled */
+    ward_block *kr = malloc(n * sizeof *kr);
+    uint8_t p[32];
+    bad_point(p, 1);
+    CHECK_RC(ward_baseot_receiver_init(&r, &rng, sid, choices, n), WARD_OK);
+    memset(kr, 0xAA, n * sizeof *kr);
+    CHECK_RC(ward_baseot_receiver_finish(&r, kr, n, p, 32), WARD_EPARSE);
+    CHECK(sodium_is_zero((const uint8_t *)kr, n * sizeof *kr));
+    CHECK(r.scalars == NULL && r.choices == NULL && r.msg == NULL);
+    CHECK_RC(ward_baseot_receiver_finish(&r, kr, n, BASEPOINT, 32), WARD_ECLOSED);
+    ward_baseot_receiver_clear(&r);
+    ward_rng_clear(&rng);
+    free(good);
+    free(msg);
+    free(k0);
+    free(k1);
+    free(kr);
+}
+
+static void *noop_thread(void *arg) { return arg; }
+
+static void test_base_threads(void) {
+    static const size_t ns[] = {1, 2, 3, 127, 128, 129, 1000};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) threads_vs_reference(ns[k], 100 + k);
+    threads_refusals(2, 7);
+    threads_refusals(128, 8);
+    threads_refusals(129, 9);
+
+    /* No thread can be created: a default stack larger than the address
+     * space makes every pthread_create fail. The library must fall back
+     * to the calling thread and give the same results. */
+    pthread_attr_t old, huge;
+    if (pthread_getattr_default_np(&old) != 0) {
+        printf("ot: cannot read the default thread attributes; fallback not tested\n");
+        return;
+    }
+    pthread_attr_init(&huge);
+    int set = pthread_attr_setstacksize(&huge, (size_t)1 << 50) == 0 &&
+              pthread_setattr_default_np(&huge) == 0;
+    pthread_t t;
+    int created = set && pthread_create(&t, NULL, noop_thread, NULL) == 0;
+    if (created) pthread_join(t, NULL);
+    if (set && !created) {
+        threads_vs_reference(1, 200);
+        threads_vs_reference(2, 201);
+        threads_vs_reference(128, 202);
+        threads_refusals(128, 203);
+        printf("ot: base OT with thread creation failing: same results\n");
+    } else {
+        printf("ot: could not make thread creation fail here; fallback not tested\n");
+    }
+    CHECK(pthread_setattr_default_np(&old) == 0);
+    pthread_attr_destroy(&huge);
+    pthread_attr_destroy(&old);
+    /* and threads work again */
+    created = pthread_create(&t, NULL, noop_thread, NULL) == 0;
+    CHECK(created);
+    if (created) pthread_join(t, NULL);
 }
 
 /* ---- building blocks of the extension ------------------------------------ */
@@ -682,6 +880,7 @@ int main(void) {
     test_base_honest(&rng);
     test_base_spec(&rng);
     test_base_malformed(&rng);
+    test_base_threads();
     test_transpose(&rng);
     test_gf128(&rng);
     test_iknp(&rng);
