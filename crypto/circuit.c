@@ -157,8 +157,8 @@ static void wire_assign(parser *ps, uint32_t w) {
 /* Reads a header line: exactly two numbers. */
 static int parse_first_line(parser *ps, uint64_t *ngates, uint64_t *nwires) {
     reader *r = &ps->r;
-    const char *tok;
-    size_t n;
+    const char *tok = NULL;
+    size_t n = 0;
     char q[32];
     if (!next_content_line(r))
         return fail(ps->err, WARD_EPARSE, r->line, "empty file: expected 'ngates nwires'");
@@ -190,8 +190,8 @@ static int parse_first_line(parser *ps, uint64_t *ngates, uint64_t *nwires) {
 static int parse_widths(parser *ps, const char *what, uint32_t *count, uint32_t **widths,
                         uint32_t *total, size_t *line_out) {
     reader *r = &ps->r;
-    const char *tok;
-    size_t n;
+    const char *tok = NULL;
+    size_t n = 0;
     char q[32];
     uint64_t v;
     if (!next_content_line(r))

@@ -131,7 +131,7 @@ static int parse_nodes(uint8_t **out, const char *text, size_t nodes, ward_scena
         }
         memcpy(one, p, n);
         one[n] = '\0';
-        uint32_t idx;
+        uint32_t idx = 0;
         int rc = parse_node(&idx, one, nodes, err, line, key);
         if (rc != WARD_OK) {
             free(flags);

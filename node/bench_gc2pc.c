@@ -251,7 +251,7 @@ int ward_bench_gc2pc(ward_bench_report *r) {
     }
     /* Steady state on node1 -> node2. */
     for (size_t i = 0; rc == WARD_OK && i < WARMUP + steady; i++) {
-        double ms;
+        double ms = 0;
         int b = 1;
         rc = session(&ms, &b, &c, socks, 1, 2, aes, key, pt, ct);
         if (rc == WARD_OK && b) {
@@ -271,7 +271,7 @@ int ward_bench_gc2pc(ward_bench_report *r) {
         char hx[20], hy[20];
         snprintf(hx, sizeof hx, "%016llx", (unsigned long long)x);
         snprintf(hy, sizeof hy, "%016llx", (unsigned long long)y);
-        double ms;
+        double ms = 0;
         rc = session(&ms, NULL, &c, socks, 1, 2, cmp, hx, hy, x < y ? "1" : "0");
         if (i >= WARMUP) v[i - WARMUP] = ms;
     }

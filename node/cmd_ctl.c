@@ -340,7 +340,7 @@ static int do_peers(const char *sock, int json) {
         printf("%-32s %-24s %-13s %s\n", "PEER", "ADDRESS", "STATE", "LAST SEEN");
         for (size_t i = 0; i < p->n_peers; i++) {
             const Ward__Control__Peer *x = p->peers[i];
-            char seen[48];
+            char seen[64];
             if (x->last_seen_ms == 0) snprintf(seen, sizeof seen, "never");
             else if (x->last_seen_ms <= now)
                 snprintf(seen, sizeof seen, "%.1f s ago", (double)(now - x->last_seen_ms) / 1000.0);
@@ -515,7 +515,7 @@ static int do_audit(const char *sock, int json, int argc, char **argv) {
                     "DETAIL");
         for (size_t i = 0; i < a->n_entries; i++) {
             const Ward__Control__AuditEntry *x = a->entries[i];
-            char t[32];
+            char t[64];
             fmt_utc(t, sizeof t, x->time_ms);
             printf("%6" PRIu64 "  %-20s  %-10s  %-16.16s  %s\n", x->seq, t, x->event,
                    x->session[0] ? x->session : "-", x->detail);

@@ -1031,8 +1031,8 @@ int ward_store_rollback(ward_store *st) {
 
 int ward_store_limit_size(ward_store *st, uint64_t *effective, uint64_t max_bytes) {
     WARD_ARG_CHECK(st != NULL && st->db != NULL);
-    int64_t page_size, pages;
-    int found;
+    int64_t page_size = 0, pages = 0;
+    int found = 0;
     int rc = query_int(st, &page_size, &found, "PRAGMA page_size");
     if (rc) return rc;
     if (!found || page_size <= 0) return WARD_EIO;

@@ -69,7 +69,7 @@ static void exhaustive_shares(int f, size_t k, size_t n, int64_t t) {
     uint64_t total = (uint64_t)1 << (2 * k * n), bad = 0;
     for (uint64_t a = 0; a < total; a++) {
         uint64_t x[8], y[8];
-        int64_t v[8];
+        int64_t v[8] = {0};
         for (size_t j = 0; j < k; j++) {
             x[j] = (a >> (j * n)) & mask(n);
             y[j] = (a >> ((k + j) * n)) & mask(n);
@@ -90,7 +90,7 @@ static void exhaustive_values(ward_rng *rng, int f, size_t k, size_t n, int64_t 
     CHECK_RC(build(&c, f, k, n, t), WARD_OK);
     uint64_t total = (uint64_t)1 << (k * n), bad = 0;
     for (uint64_t a = 0; a < total; a++) {
-        int64_t v[8];
+        int64_t v[8] = {0};
         for (size_t j = 0; j < k; j++) v[j] = sext(a >> (j * n), n);
         uint64_t want = reference(f, v, k, n, t);
         for (int s = 0; s < splits; s++) {
