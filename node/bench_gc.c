@@ -13,8 +13,13 @@
  *                        (quoted, REFERENCE-FIGURES.md);
  *   hash_blocks_per_s    the AES bound itself;
  *   garble_aes128_us, eval_aes128_us   one whole garbling / evaluation of
- *                        the circuit including setup (allocation, circuit
- *                        check, input labels).
+ *                        the circuit including a session's setup (label
+ *                        allocation, input labels, wiping), from a plan
+ *                        compiled beforehand;
+ *   compile_aes128_us    compiling the circuit into that plan
+ *                        (ward_gc_compile_var: checks, steps, label
+ *                        slots), once per circuit rather than per session
+ *                        (median of a tenth as many runs as the rates).
  * ot figures (one process: both parties' work on one core, no network):
  *   base_ot_128_ms       128 Masny-Rindal base OTs, both sides;
  *   iknp_ot_per_s        random OTs per second through IKNP with the KOS
@@ -32,10 +37,10 @@
  * The gc rates are medians over 1000 runs (100 with --quick) of one whole
  * pass over the circuit; the AES bound is the best of several 16 KiB-batch
  * timings, taken before, between and after them. The circuit is first put
- * in the batch-friendly gate order of ward_gc_reorder_var(), as a session
- * would; *_file_order figures give the same measurements in the file's
- * order. base OT is the median of several runs, IKNP the best of several
- * batches of 2^16-OT extensions; --quick runs fewer.
+ * in the batch-friendly gate order of ward_gc_reorder_var() and compiled,
+ * as a session would; *_file_order figures give the same measurements in
+ * the file's order. base OT is the median of several runs, IKNP the best
+ * of several batches of 2^16-OT extensions; --quick runs fewer.
  */
 #include <limits.h>
 #include <netinet/in.h>
@@ -136,6 +141,7 @@ static double time_hash_blocks(size_t reps, int batches) {
 
 typedef struct {
     const ward_circuit *c;
+    const ward_gc_plan *p;
     uint8_t *tables;
     uint8_t key[WARD_GC_KEY_BYTES];
     ward_block *inputs; /* active labels of every input wire */
@@ -146,7 +152,7 @@ typedef struct {
 static int garble_once(gc_run *g, ward_rng *rng) {
     ward_garbler gb;
     const ward_circuit *c = g->c;
-    int rc = ward_garbler_init(&gb, c, rng);
+    int rc = ward_garbler_init(&gb, g->p, rng);
     if (rc != WARD_OK) return rc;
     uint8_t *bits = calloc(c->input_bits, 1);
     if (!bits) {
@@ -188,7 +194,7 @@ static int time_garble(gc_run *g, ward_rng *rng, size_t n, double *run, double *
     for (size_t i = 0; i < n && rc == WARD_OK; i++) {
         ward_garbler gb;
         double t0 = ward_bench_now();
-        rc = ward_garbler_init(&gb, c, rng);
+        rc = ward_garbler_init(&gb, g->p, rng);
         if (rc != WARD_OK) break;
         double t1 = ward_bench_now();
         size_t len = 0;
@@ -219,7 +225,7 @@ static int time_eval(gc_run *g, size_t n, double *run, double *whole, int *corre
     for (size_t i = 0; i < n && rc == WARD_OK; i++) {
         ward_evaluator ev;
         double t0 = ward_bench_now();
-        rc = ward_evaluator_init(&ev, c, g->key);
+        rc = ward_evaluator_init(&ev, g->p, g->key);
         if (rc == WARD_OK) rc = ward_evaluator_set_input_labels(&ev, 0, g->inputs, c->input_bits);
         double t1 = ward_bench_now();
         if (rc == WARD_OK) rc = ward_evaluator_feed(&ev, g->tables, bytes);
@@ -243,15 +249,30 @@ static int time_eval(gc_run *g, size_t n, double *run, double *whole, int *corre
     return rc;
 }
 
-/* Garbling and evaluation rates (AND/s) of c, and one whole run of each
- * including setup (seconds). */
+/* Garbling and evaluation rates (AND/s) of c, one whole run of each
+ * including setup, and the compilation (seconds, medians). */
 typedef struct {
-    double garble, eval, garble_whole, eval_whole;
+    double garble, eval, garble_whole, eval_whole, compile;
 } gc_rates;
 
+static int time_compile(const ward_circuit *c, size_t n, ward_gc_plan *plan, double *secs) {
+    double *tc = malloc(n * sizeof *tc);
+    int rc = tc ? WARD_OK : WARD_ENOMEM;
+    for (size_t i = 0; i < n && rc == WARD_OK; i++) {
+        ward_gc_plan_free(plan);
+        double t0 = ward_bench_now();
+        rc = ward_gc_compile_var(plan, c);
+        tc[i] = ward_bench_now() - t0;
+    }
+    if (rc == WARD_OK) *secs = median(tc, n);
+    free(tc);
+    return rc;
+}
+
 static int measure_gc(const ward_circuit *c, ward_rng *rng, size_t runs, gc_rates *out) {
-    int rc = WARD_OK;
-    gc_run g = {c, NULL, {0}, NULL, NULL};
+    ward_gc_plan plan = {0};
+    int rc = time_compile(c, runs / 10 ? runs / 10 : 1, &plan, &out->compile);
+    gc_run g = {c, &plan, NULL, {0}, NULL, NULL};
     g.tables = malloc(ward_gc_table_bytes(c) + WARD_GC_TABLE_BYTES);
     g.inputs = aligned_alloc(64, ((size_t)c->input_bits * sizeof(ward_block) + 63) & ~(size_t)63);
     g.decode = malloc(c->output_bits);
@@ -270,6 +291,7 @@ static int measure_gc(const ward_circuit *c, ward_rng *rng, size_t runs, gc_rate
     free(g.tables);
     free(g.inputs);
     free(g.decode);
+    ward_gc_plan_free(&plan);
     return rc;
 }
 
@@ -311,6 +333,7 @@ int ward_bench_gc(ward_bench_report *r) {
         ward_bench_add(r, "hash_blocks_per_s", blocks, "blocks/s", NULL, 0);
         ward_bench_add(r, "garble_aes128_us", ro.garble_whole * 1e6, "us", NULL, 0);
         ward_bench_add(r, "eval_aes128_us", ro.eval_whole * 1e6, "us", NULL, 0);
+        ward_bench_add(r, "compile_aes128_us", ro.compile * 1e6, "us", NULL, 0);
         ward_bench_add(r, "garble_and_per_s_file_order", fo.garble, "AND/s", anchor_garble,
                        blocks / 4);
         ward_bench_add(r, "eval_and_per_s_file_order", fo.eval, "AND/s", anchor_eval, blocks / 2);

@@ -79,6 +79,7 @@ typedef struct gc_circ {
     char *path;
     struct stat st;
     ward_circuit c;
+    ward_gc_plan plan;           /* c compiled for garbling, once for all its sessions */
     uint8_t hash[32];
     unsigned refs;
     int builtin;                 /* built in memory for an owned session: freed when unused */
@@ -213,6 +214,7 @@ static void circ_trim(struct gc_state *g) {
         if (k->refs == 0) {
             *pp = k->next;
             ward_circuit_free(&k->c);
+            ward_gc_plan_free(&k->plan);
             free(k->path);
             free(k);
             n--;
@@ -232,6 +234,7 @@ static void circ_release(struct gc_state *g, gc_circ *x) {
                 break;
             }
         ward_circuit_free(&x->c);
+        ward_gc_plan_free(&x->plan);
         free(x->path);
         free(x);
         return;
@@ -294,6 +297,7 @@ static int circ_load(struct gc_state *g, gc_circ **out, const char *path, char *
     if (rc == WARD_OK) {
         circ_hash(k->hash, &k->c);
         rc = ward_gc_reorder_var(&k->c);
+        if (rc == WARD_OK) rc = ward_gc_compile_var(&k->plan, &k->c);
         if (rc != WARD_OK) snprintf(why, cap, "%s: the circuit cannot be garbled (%s)", path, ward_strerror(rc));
     } else if (err.line > 0) {
         snprintf(why, cap, "%s:%zu: %s", path, err.line, err.msg);
@@ -728,7 +732,7 @@ static void e_progress(ward_core *c, ward_actions *out, gc_session *s, uint64_t 
 static int e_begin(ward_core *c, ward_actions *out, gc_session *s, uint64_t now) {
     if (s->e_init) return 1;
     if (!s->glabels) return 0;
-    int rc = ward_evaluator_init(&s->e, &s->circ->c, s->glabels);
+    int rc = ward_evaluator_init(&s->e, &s->circ->plan, s->glabels);
     if (rc == WARD_OK) {
         s->e_init = 1;
         ward_block *lab = malloc((size_t)s->w0 * sizeof *lab);
@@ -906,7 +910,7 @@ static void g_garble_step(ward_core *c, ward_actions *out, gc_session *s, uint64
 
 static void g_start(ward_core *c, ward_actions *out, gc_session *s, uint64_t now) {
     const ward_circuit *ci = &s->circ->c;
-    int rc = ward_garbler_init(&s->g, ci, c->rng); /* a fresh offset per session */
+    int rc = ward_garbler_init(&s->g, &s->circ->plan, c->rng); /* a fresh offset per session */
     if (rc == WARD_OK) s->g_init = 1;
     size_t llen = WARD_GC_KEY_BYTES + (size_t)s->w0 * WARD_BLOCK_BYTES;
     uint8_t *buf = rc == WARD_OK ? malloc(llen > GC_TABLE_CHUNK ? llen : GC_TABLE_CHUNK) : NULL;
@@ -1582,6 +1586,7 @@ int gc_start_owned(ward_core *c, ward_actions *out, long pidx, const char *name,
     memset(circ, 0, sizeof *circ);
     circ_hash(k->hash, &k->c);
     int rc = ward_gc_reorder_var(&k->c);
+    if (rc == WARD_OK) rc = ward_gc_compile_var(&k->plan, &k->c);
     if (rc != WARD_OK) {
         ward_circuit_free(&k->c);
         free(k);
@@ -1797,6 +1802,7 @@ void gc_free_all(ward_core *c) {
         gc_circ *k = g->circs;
         g->circs = k->next;
         ward_circuit_free(&k->c);
+        ward_gc_plan_free(&k->plan);
         free(k->path);
         free(k);
     }

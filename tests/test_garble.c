@@ -5,7 +5,11 @@
  * crashes the evaluator and usually changes the output; circuits from the
  * builder (with EQ constants, EQW copies and INV) work too; the evaluator's
  * inputs can come from IKNP correlated OT with the garbler's Delta; misuse
- * and peer errors get the documented codes. */
+ * and peer errors get the documented codes. The compiled plans (label
+ * slots reused, gates grouped into steps) give the very table streams that
+ * walking the gates one by one gave, pinned by digests; random circuits
+ * with outputs anywhere among the wires agree with plaintext evaluation. */
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +47,11 @@ static int load_vector(ward_circuit *c, const char *name) {
     return rc;
 }
 
+/* Compiles c, which the tests expect to succeed. */
+static void compile(ward_gc_plan *p, const ward_circuit *c) {
+    CHECK_RC(ward_gc_compile_var(p, c), WARD_OK);
+}
+
 static int parse_text(ward_circuit *c, const char *text) {
     ward_circuit_error err;
     int rc = ward_circuit_parse_var(c, &err, text, strlen(text));
@@ -76,13 +85,20 @@ static int run_gc(const ward_circuit *c, ward_rng *rng, const uint8_t *in_bits,
                   uint8_t flip_mask) {
     ward_garbler g;
     ward_evaluator e;
+    ward_gc_plan plan;
     uint8_t key[WARD_GC_KEY_BYTES];
-    int rc = ward_garbler_init(&g, c, rng);
+    int rc = ward_gc_compile_var(&plan, c);
     if (rc != WARD_OK) return rc;
+    rc = ward_garbler_init(&g, &plan, rng);
+    if (rc != WARD_OK) {
+        ward_gc_plan_free(&plan);
+        return rc;
+    }
     CHECK_RC(ward_garbler_hash_key(&g, key), WARD_OK);
-    rc = ward_evaluator_init(&e, c, key);
+    rc = ward_evaluator_init(&e, &plan, key);
     if (rc != WARD_OK) {
         ward_garbler_free(&g);
+        ward_gc_plan_free(&plan);
         return rc;
     }
     ward_block *labels = malloc((c->input_bits + 1) * sizeof(ward_block));
@@ -152,6 +168,7 @@ static int run_gc(const ward_circuit *c, ward_rng *rng, const uint8_t *in_bits,
     free(buf);
     ward_garbler_free(&g);
     ward_evaluator_free(&e);
+    ward_gc_plan_free(&plan);
     return rc;
 }
 
@@ -326,12 +343,14 @@ static void test_chunking(void) {
 static void test_stream_edges(ward_rng *rng) {
     ward_circuit c;
     if (load_vector(&c, "adder64.txt") != WARD_OK) return;
+    ward_gc_plan plan;
+    compile(&plan, &c);
     ward_garbler g;
     ward_evaluator e;
     uint8_t key[16];
-    CHECK_RC(ward_garbler_init(&g, &c, rng), WARD_OK);
+    CHECK_RC(ward_garbler_init(&g, &plan, rng), WARD_OK);
     CHECK_RC(ward_garbler_hash_key(&g, key), WARD_OK);
-    CHECK_RC(ward_evaluator_init(&e, &c, key), WARD_OK);
+    CHECK_RC(ward_evaluator_init(&e, &plan, key), WARD_OK);
     uint8_t bits[128] = {0};
     ward_block lab[128];
     CHECK_RC(ward_garbler_encode(&g, lab, 0, bits, 128), WARD_OK);
@@ -373,9 +392,9 @@ static void test_stream_edges(ward_rng *rng) {
     ward_garbler_free(&g);
 
     /* Too many bytes in the middle of the stream. */
-    CHECK_RC(ward_garbler_init(&g, &c, rng), WARD_OK);
+    CHECK_RC(ward_garbler_init(&g, &plan, rng), WARD_OK);
     CHECK_RC(ward_garbler_hash_key(&g, key), WARD_OK);
-    CHECK_RC(ward_evaluator_init(&e, &c, key), WARD_OK);
+    CHECK_RC(ward_evaluator_init(&e, &plan, key), WARD_OK);
     CHECK_RC(ward_garbler_encode(&g, lab, 0, bits, 128), WARD_OK);
     CHECK_RC(ward_evaluator_set_input_labels(&e, 0, lab, 128), WARD_OK);
     CHECK_RC(ward_evaluator_feed(&e, all, 40), WARD_OK);
@@ -386,6 +405,7 @@ static void test_stream_edges(ward_rng *rng) {
     free(all);
     ward_evaluator_free(&e);
     ward_garbler_free(&g);
+    ward_gc_plan_free(&plan);
     ward_circuit_free(&c);
 }
 
@@ -603,17 +623,300 @@ static void test_reorder(ward_rng *rng) {
     CHECK_MEM(gates, copy, sizeof gates);
 }
 
+/* ---- plans ------------------------------------------------------------------ */
+
+/* SHA-256 over the hash key, the labels of fixed input bits, the whole table
+ * stream (garbled seven tables per call) and the decoding bits, with the
+ * garbler's rng seeded 0x6b6174 and the input bits from seed 7. */
+static void stream_digest(const ward_circuit *c, char hex[65]) {
+    ward_rng rng, in;
+    ward_rng_init_u64(&rng, 0x6b6174ull);
+    ward_rng_init_u64(&in, 7);
+    ward_gc_plan plan;
+    compile(&plan, c);
+    ward_garbler g;
+    CHECK_RC(ward_garbler_init(&g, &plan, &rng), WARD_OK);
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    uint8_t key[16], buf[7 * 32], out[32];
+    CHECK_RC(ward_garbler_hash_key(&g, key), WARD_OK);
+    crypto_hash_sha256_update(&h, key, 16);
+    uint8_t *bits = malloc(c->input_bits + 1), *d = malloc(c->output_bits);
+    ward_block *lab = malloc((c->input_bits + 1) * sizeof *lab);
+    for (uint32_t i = 0; i < c->input_bits; i++) bits[i] = (uint8_t)(ward_rng_u64(&in) & 1);
+    CHECK_RC(ward_garbler_encode(&g, lab, 0, bits, c->input_bits), WARD_OK);
+    crypto_hash_sha256_update(&h, (const uint8_t *)lab, c->input_bits * sizeof *lab);
+    for (int calls = 0; !ward_garbler_done(&g) && calls <= (int)c->ngates; calls++) {
+        size_t len = 0;
+        CHECK_RC(ward_garbler_next(&g, buf, sizeof buf, &len), WARD_OK);
+        crypto_hash_sha256_update(&h, buf, len);
+    }
+    CHECK_RC(ward_garbler_decode_bits(&g, d, c->output_bits), WARD_OK);
+    crypto_hash_sha256_update(&h, d, c->output_bits);
+    crypto_hash_sha256_final(&h, out);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", out[i]);
+    ward_garbler_free(&g);
+    ward_gc_plan_free(&plan);
+    free(bits);
+    free(lab);
+    free(d);
+    ward_rng_clear(&rng);
+    ward_rng_clear(&in);
+}
+
+/* The digests were taken from the garbler as it was before plans, which
+ * walked c->gates one gate at a time over one label per wire: a peer
+ * running that code (or any gate-by-gate half-gates garbler with the same
+ * tweaks) exchanges the very same bytes with this one. */
+static void test_stream_digests(void) {
+    /* AES file order, AES reordered, mult64 reordered, neg64 (EQW), argmax
+     * 9 x 5 reordered, threshold T = 0 (EQ), shared argmax 3 x 64
+     * reordered, hand-written */
+    static const char *const want[] = {
+        "5f8d008181235825c04216e9f35337acd2ec1cdeb0f297ee76ff73d0cc76ff14",
+        "4905f5f1c67ce9b802fa79165ca6c9e53aa577881743263a6d747662e5b20dfe",
+        "bbb1b088c1fff35618bd9f764f8794408d7bc4324634cc4a71f0f12cd9d82939",
+        "fdf38e65d1252dae16f08d7f6649da1bc4116b7e4f770e7115fce6d59eed16e5",
+        "c1137be55e635171e651aaf9b6ff396a4d1a128873c7a7a22de356fe6d8314b0",
+        "5c53dd9c9605defdb5990d9f43bebbec4b5ddcfdedf9e64197abcb59ce68bfd8",
+        "6c7b1afae2253dd1a6f6ab3c9698f667e92ef53474eab111acea7f36a21a8d58",
+        "ca178877aaded89a0eab0b285c540f5c90dd2accf1002736f2a6a0a57a041197",
+    };
+    static const char text[] =
+        "8 13\n2 2 2\n3 1 1 1\n1 1 1 4 EQ\n1 1 0 5 EQ\n4 2 0 1 2 3 6 7 MAND\n2 1 6 4 8 AND\n"
+        "1 1 7 9 INV\n2 1 5 8 10 XOR\n1 1 9 11 EQW\n2 1 10 11 12 AND\n";
+    char hex[65];
+    for (int k = 0; k < 8; k++) {
+        ward_circuit c;
+        int rc;
+        switch (k) {
+        case 0: case 1: rc = load_vector(&c, "aes_128.txt"); break;
+        case 2: rc = load_vector(&c, "mult64.txt"); break;
+        case 3: rc = load_vector(&c, "neg64.txt"); break;
+        case 4: rc = ward_circuit_build_argmax(&c, 9, 5); break;
+        case 5: rc = ward_circuit_build_threshold(&c, 3, 4, 0); break;
+        case 6: rc = ward_circuit_build_shared_argmax(&c, 3, 64); break;
+        default: rc = parse_text(&c, text); break;
+        }
+        CHECK_RC(rc, WARD_OK);
+        if (rc != WARD_OK) continue;
+        if (k == 1 || k == 2 || k == 4 || k == 6) CHECK_RC(ward_gc_reorder_var(&c), WARD_OK);
+        stream_digest(&c, hex);
+        if (strcmp(hex, want[k]) != 0)
+            fprintf(stderr, "stream %d: digest %s, want %s\n", k, hex, want[k]);
+        CHECK(strcmp(hex, want[k]) == 0);
+        ward_circuit_free(&c);
+    }
+}
+
+/* A random circuit of ng gates on inputs of widths w0 and w1 (w1 may be 0:
+ * one input), all kinds of gate, some reading one wire twice, some never
+ * read; the gate outputs take the wire numbers after the inputs in a
+ * random order, so output wires (the last ob) are written anywhere in the
+ * gate list and read by later gates. With overlap the outputs are the
+ * last input wire and every gate's (ng = ob - 1). */
+static void random_circuit(ward_circuit *c, ward_rng *rng, uint32_t w0, uint32_t w1,
+                           uint32_t ng, uint32_t ob, int overlap) {
+    memset(c, 0, sizeof *c);
+    uint32_t ib = w0 + w1;
+    if (overlap) ng = ob - 1;
+    else if (ob > ng) ob = ng;
+    c->nwires = ib + ng;
+    c->ninputs = w1 ? 2 : 1;
+    c->noutputs = 1;
+    c->input_widths = malloc(2 * sizeof(uint32_t));
+    c->output_widths = malloc(sizeof(uint32_t));
+    c->input_widths[0] = w0;
+    c->input_widths[1] = w1;
+    c->input_bits = ib;
+    c->output_bits = ob;
+    c->output_widths[0] = ob;
+    uint32_t *num = malloc((ng + 1) * sizeof *num);
+    for (uint32_t i = 0; i < ng; i++) num[i] = ib + i;
+    for (uint32_t i = ng; i > 1; i--) {
+        uint32_t j = (uint32_t)ward_rng_uniform(rng, i);
+        uint32_t t = num[i - 1];
+        num[i - 1] = num[j];
+        num[j] = t;
+    }
+    c->ngates = ng;
+    c->gates = malloc((ng ? ng : 1) * sizeof(ward_gate));
+    uint32_t *avail = malloc((ib + ng) * sizeof *avail), navail = ib;
+    for (uint32_t i = 0; i < ib; i++) avail[i] = i;
+    for (uint32_t i = 0; i < ng; i++) {
+        ward_gate *g = &c->gates[i];
+        uint32_t r = (uint32_t)ward_rng_uniform(rng, 16);
+        /* often a recent wire: chains of dependent gates */
+        uint32_t span = navail < 12 ? navail : 12;
+        uint32_t a = ward_rng_uniform(rng, 2)
+                         ? avail[navail - 1 - (uint32_t)ward_rng_uniform(rng, span)]
+                         : avail[ward_rng_uniform(rng, navail)];
+        uint32_t b = ward_rng_uniform(rng, 8) == 0 ? a : avail[ward_rng_uniform(rng, navail)];
+        if (r < 6) {
+            g->op = WARD_GATE_AND;
+            c->and_count++;
+        } else if (r < 11) {
+            g->op = WARD_GATE_XOR;
+            c->xor_count++;
+        } else if (r < 13) {
+            g->op = WARD_GATE_INV;
+            c->inv_count++;
+            b = 0;
+        } else if (r < 15) {
+            g->op = WARD_GATE_EQW;
+            c->eqw_count++;
+            b = 0;
+        } else {
+            g->op = WARD_GATE_EQ;
+            c->eq_count++;
+            a = (uint32_t)ward_rng_uniform(rng, 2);
+            b = 0;
+        }
+        g->in0 = a;
+        g->in1 = b;
+        g->out = num[i];
+        avail[navail++] = g->out;
+    }
+    free(avail);
+    free(num);
+}
+
+static void test_plans(ward_rng *rng) {
+    /* AES-128: few slots, inputs at their wire numbers, long steps */
+    ward_circuit c;
+    if (load_vector(&c, "aes_128.txt") == WARD_OK) {
+        CHECK_RC(ward_gc_reorder_var(&c), WARD_OK);
+        ward_gc_plan p;
+        compile(&p, &c);
+        CHECK_EQ_U64(p.and_count, 6400);
+        CHECK_EQ_U64(p.xor_count, c.xor_count); /* INV costs nothing */
+        CHECK(p.zero_slot == UINT32_MAX);
+        CHECK_EQ_U64(p.input_bits, 256);
+        CHECK_EQ_U64(p.output_bits, 128);
+        CHECK(p.nslots >= 256 + 128 && p.nslots < 4096);
+        uint64_t a = 0, f = 0, ov = 0;
+        for (uint32_t t = 0; t < p.nsteps; t++) {
+            a += p.steps[t].nand;
+            f += p.steps[t].nxor;
+            if (t > 0) CHECK(p.steps[t].nand > 0);
+            CHECK(p.steps[t].nand <= WARD_GC_STEP_ANDS);
+            CHECK(p.steps[t].overlap <= 1);
+            if (p.steps[t].overlap) ov += p.steps[t].nxor;
+        }
+        CHECK(p.steps[p.nsteps - 1].overlap == 0);
+        CHECK_EQ_U64(a, p.and_count);
+        CHECK_EQ_U64(f, p.xor_count);
+        CHECK(ov > f / 2);
+        /* AND gates in the circuit's order, tweak = gate index */
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < c.ngates; i++)
+            if (c.gates[i].op == WARD_GATE_AND) CHECK(WARD_GC_GATE_INDEX(p.ands[k++].gate) == i);
+        /* outputs: distinct slots of their own */
+        uint8_t *seen = calloc(p.nslots, 1);
+        for (uint32_t i = 0; i < 128; i++) {
+            CHECK(p.out_slots[i] >= 256 && p.out_slots[i] < p.nslots && !seen[p.out_slots[i]]);
+            if (p.out_slots[i] < p.nslots) seen[p.out_slots[i]] = 1;
+        }
+        free(seen);
+        printf("garble: AES plan: %u label slots for %u wires, %u steps, %llu of %u XOR gates "
+               "during AES\n",
+               p.nslots, c.nwires, p.nsteps, (unsigned long long)ov, p.xor_count);
+        /* the plan needs the circuit no more */
+        uint8_t ib[256], want[128], ob[128];
+        for (int i = 0; i < 256; i++) ib[i] = (uint8_t)(ward_rng_u64(rng) & 1);
+        CHECK_RC(ward_circuit_eval_var(&c, want, 128, ib, 256), WARD_OK);
+        ward_circuit_free(&c);
+        ward_garbler g;
+        ward_evaluator e;
+        uint8_t key[16], d[128];
+        ward_block lab[256];
+        uint8_t *tab = malloc(6400 * 32);
+        size_t len = 0;
+        CHECK_RC(ward_garbler_init(&g, &p, rng), WARD_OK);
+        CHECK_RC(ward_garbler_hash_key(&g, key), WARD_OK);
+        CHECK_RC(ward_garbler_encode(&g, lab, 0, ib, 256), WARD_OK);
+        CHECK_RC(ward_garbler_next(&g, tab, 6400 * 32, &len), WARD_OK);
+        CHECK_EQ_U64(len, 6400 * 32);
+        CHECK_RC(ward_garbler_decode_bits(&g, d, 128), WARD_OK);
+        CHECK_RC(ward_evaluator_init(&e, &p, key), WARD_OK);
+        CHECK_RC(ward_evaluator_set_input_labels(&e, 0, lab, 256), WARD_OK);
+        CHECK_RC(ward_evaluator_feed(&e, tab, len), WARD_OK);
+        CHECK_RC(ward_evaluator_decode(&e, ob, 128, d, 128), WARD_OK);
+        CHECK_MEM(ob, want, 128);
+        /* one plan, two sessions at once */
+        ward_garbler g2;
+        CHECK_RC(ward_garbler_init(&g2, &p, rng), WARD_OK);
+        ward_garbler_free(&g2);
+        free(tab);
+        ward_garbler_free(&g);
+        ward_evaluator_free(&e);
+        ward_gc_plan_free(&p);
+    }
+
+    /* Random circuits against plaintext evaluation, whole and in pieces,
+     * file order and reordered. */
+    int n = 0;
+    uint64_t overlapped = 0;
+    for (int t = 0; t < 300; t++) {
+        uint32_t w0 = 1 + (uint32_t)ward_rng_uniform(rng, 12);
+        uint32_t w1 = (uint32_t)ward_rng_uniform(rng, 12);
+        uint32_t ng = (uint32_t)ward_rng_uniform(rng, t < 250 ? 60 : 3000);
+        uint32_t ob = 1 + (uint32_t)ward_rng_uniform(rng, 20);
+        int overlap = t % 10 == 9;
+        random_circuit(&c, rng, w0, w1, ng, ob, overlap);
+        if (c.output_bits == 0) {
+            ward_circuit_free(&c);
+            continue;
+        }
+        ward_gc_plan p;
+        CHECK_RC(ward_gc_compile_var(&p, &c), WARD_OK);
+        CHECK(p.nslots <= c.input_bits + 1 + c.ngates);
+        CHECK(p.xor_count <= c.xor_count);
+        for (uint32_t s = 0; s < p.nsteps; s++) overlapped += p.steps[s].overlap;
+        ward_gc_plan_free(&p);
+        chunking ch = t % 3 == 0 ? WHOLE : t % 3 == 1 ? (chunking){1, 7, 1} : (chunking){3, 0, -1};
+        agree_random(&c, rng, 4, ch);
+        if (t % 2) {
+            CHECK_RC(ward_gc_reorder_var(&c), WARD_OK);
+            agree_random(&c, rng, 4, ch);
+        }
+        ward_circuit_free(&c);
+        n++;
+    }
+    printf("garble: %d random circuits (%llu steps whose XOR gates run during AES)\n", n,
+           (unsigned long long)overlapped);
+    CHECK(overlapped > 100);
+
+    /* no gates: the output is an input wire */
+    uint32_t iw[2] = {1, 1}, ow[1] = {1};
+    ward_circuit id = {0};
+    id.nwires = 2;
+    id.ninputs = 2;
+    id.noutputs = 1;
+    id.input_widths = iw;
+    id.output_widths = ow;
+    id.input_bits = 2;
+    id.output_bits = 1;
+    for (int v = 0; v < 4; v++) {
+        uint8_t in[2] = {(uint8_t)(v & 1), (uint8_t)(v >> 1)}, out[1];
+        CHECK_RC(run_gc(&id, rng, in, out, WHOLE, NULL, SIZE_MAX, 0), WARD_OK);
+        CHECK(out[0] == in[1]);
+    }
+}
+
 /* ---- labels, Delta, and misuse ------------------------------------------ */
 
 static void test_api(ward_rng *rng) {
     ward_circuit c;
     CHECK_RC(ward_circuit_build_add(&c, 8), WARD_OK);
+    ward_gc_plan plan;
+    compile(&plan, &c);
     ward_garbler g;
     ward_evaluator e;
     ward_block d, l0[16], l1[16], enc[16];
-    uint8_t ones[16], zeros[16] = {0};
+    uint8_t ones[16], zeros[16] = {0}, key[16] = {0};
     memset(ones, 1, sizeof ones);
-    CHECK_RC(ward_garbler_init(&g, &c, rng), WARD_OK);
+    CHECK_RC(ward_garbler_init(&g, &plan, rng), WARD_OK);
     CHECK_RC(ward_garbler_delta(&g, &d), WARD_OK);
     CHECK(d.b[0] & 1);
     CHECK_RC(ward_garbler_input_labels(&g, l0, 0, 16), WARD_OK);
@@ -635,30 +938,55 @@ static void test_api(ward_rng *rng) {
     CHECK_RC(ward_garbler_set_input_labels(&g, 0, mine, 16), WARD_OK);
     CHECK_RC(ward_garbler_input_labels(&g, l0, 0, 16), WARD_OK);
     CHECK_MEM(l0, mine, sizeof mine);
+    /* input labels stay readable (their slots are never reused) after
+     * garbling */
+    uint8_t tabs[8 * 32];
+    size_t len = 0;
+    while (!ward_garbler_done(&g))
+        CHECK_RC(ward_garbler_next(&g, tabs, sizeof tabs, &len), WARD_OK);
+    CHECK_RC(ward_garbler_input_labels(&g, l0, 0, 16), WARD_OK);
+    CHECK_MEM(l0, mine, sizeof mine);
+    CHECK_RC(ward_garbler_encode(&g, enc, 0, zeros, 16), WARD_OK);
+    CHECK_MEM(enc, mine, sizeof mine);
     ward_garbler_free(&g);
     CHECK_RC(ward_garbler_delta(&g, &d), WARD_EINVAL);
 
     /* Delta given: its lsb must be 1 */
     d.b[0] &= 0xFE;
-    CHECK_RC(ward_garbler_init_delta(&g, &c, rng, &d), WARD_EINVAL);
+    CHECK_RC(ward_garbler_init_delta(&g, &plan, rng, &d), WARD_EINVAL);
     CHECK_RC(ward_garbler_delta(&g, &d), WARD_ECLOSED);
     d.b[0] |= 1;
-    CHECK_RC(ward_garbler_init_delta(&g, &c, rng, &d), WARD_OK);
+    CHECK_RC(ward_garbler_init_delta(&g, &plan, rng, &d), WARD_OK);
     ward_block d2;
     CHECK_RC(ward_garbler_delta(&g, &d2), WARD_OK);
     CHECK_MEM(d2.b, d.b, 16);
     ward_garbler_free(&g);
 
     /* NULLs */
-    CHECK_RC(ward_garbler_init(NULL, &c, rng), WARD_EINVAL);
+    CHECK_RC(ward_garbler_init(NULL, &plan, rng), WARD_EINVAL);
     CHECK_RC(ward_garbler_init(&g, NULL, rng), WARD_EINVAL);
-    CHECK_RC(ward_garbler_init(&g, &c, NULL), WARD_EINVAL);
-    CHECK_RC(ward_evaluator_init(&e, &c, NULL), WARD_EINVAL);
+    CHECK_RC(ward_garbler_init(&g, &plan, NULL), WARD_EINVAL);
+    CHECK_RC(ward_evaluator_init(&e, &plan, NULL), WARD_EINVAL);
+    CHECK_RC(ward_evaluator_init(&e, NULL, key), WARD_EINVAL);
+    CHECK_RC(ward_gc_compile_var(NULL, &c), WARD_EINVAL);
+    ward_gc_plan none;
+    CHECK_RC(ward_gc_compile_var(&none, NULL), WARD_EINVAL);
     ward_garbler_free(NULL);
     ward_evaluator_free(NULL);
+    ward_gc_plan_free(NULL);
+    /* a plan that was never compiled, or has been freed */
+    memset(&none, 0, sizeof none);
+    CHECK_RC(ward_garbler_init(&g, &none, rng), WARD_EINVAL);
+    CHECK_RC(ward_evaluator_init(&e, &none, key), WARD_EINVAL);
+    CHECK_RC(ward_garbler_hash_key(&g, key), WARD_ECLOSED);
+    ward_gc_plan_free(&plan);
+    CHECK_RC(ward_garbler_init(&g, &plan, rng), WARD_EINVAL);
+    CHECK_RC(ward_evaluator_init(&e, &plan, key), WARD_EINVAL);
+    ward_gc_plan_free(&plan); /* twice is harmless */
     ward_circuit_free(&c);
 
-    /* A circuit that breaks the rules (hand-made, not parsed) is refused. */
+    /* A circuit that breaks the rules (hand-made, not parsed) is refused
+     * when it is compiled, and the plan is left empty. */
     ward_gate gates[2] = {{WARD_GATE_AND, 0, 5, 2, }, {WARD_GATE_XOR, 0, 1, 3}};
     uint32_t iw[1] = {2}, ow[1] = {1};
     ward_circuit bad = {0};
@@ -673,28 +1001,40 @@ static void test_api(ward_rng *rng) {
     bad.output_bits = 1;
     bad.and_count = 1;
     bad.xor_count = 1;
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_EINVAL); /* wire 5 out of range */
-    gates[0].in1 = 3;                                          /* read before assigned */
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_EINVAL);
+    ward_gc_plan bp;
+    const ward_gc_plan empty = {0};
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL); /* wire 5 out of range */
+    CHECK_MEM(&bp, &empty, sizeof bp);
+    CHECK_RC(ward_garbler_init(&g, &bp, rng), WARD_EINVAL);
+    gates[0].in1 = 3;                                        /* read before assigned */
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL);
     gates[0].in1 = 1;
-    gates[1].out = 2;                                          /* assigned twice */
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_EINVAL);
-    uint8_t key[16] = {0};
-    CHECK_RC(ward_evaluator_init(&e, &bad, key), WARD_EINVAL);
+    gates[1].out = 2;                                        /* assigned twice */
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL);
+    CHECK_RC(ward_evaluator_init(&e, &bp, key), WARD_EINVAL);
     gates[1].out = 3;
-    gates[1].op = 9;                                           /* unknown op */
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_EINVAL);
+    gates[1].op = 9;                                         /* unknown op */
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL);
     gates[1].op = WARD_GATE_INV;
-    gates[1].in1 = 4;                                          /* in1 not a wire */
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_EINVAL);
-    gates[1].in1 = 3;                                          /* not yet assigned */
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_EINVAL);
+    gates[1].in1 = 4;                                        /* in1 not a wire */
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL);
+    gates[1].in1 = 3;                                        /* not yet assigned */
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL);
     gates[1].in1 = 0;
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_OK);
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_OK);
+    CHECK_RC(ward_garbler_init(&g, &bp, rng), WARD_OK);
     ward_garbler_free(&g);
+    ward_gc_plan_free(&bp);
     gates[1].op = WARD_GATE_XOR;
-    CHECK_RC(ward_garbler_init(&g, &bad, rng), WARD_OK);
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_OK);
+    CHECK_RC(ward_garbler_init(&g, &bp, rng), WARD_OK);
     ward_garbler_free(&g);
+    ward_gc_plan_free(&bp);
+    bad.output_bits = 0;                                     /* no output */
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL);
+    bad.output_bits = 1;
+    bad.nwires = 0;
+    CHECK_RC(ward_gc_compile_var(&bp, &bad), WARD_EINVAL);
 }
 
 /* ---- the evaluator's inputs by correlated OT ----------------------------- */
@@ -702,9 +1042,11 @@ static void test_api(ward_rng *rng) {
 static void test_with_cot(ward_rng *rng) {
     ward_circuit c;
     if (load_vector(&c, "aes_128.txt") != WARD_OK) return;
+    ward_gc_plan plan;
+    compile(&plan, &c);
     ward_garbler g;
     ward_evaluator e;
-    CHECK_RC(ward_garbler_init(&g, &c, rng), WARD_OK);
+    CHECK_RC(ward_garbler_init(&g, &plan, rng), WARD_OK);
     ward_block delta;
     CHECK_RC(ward_garbler_delta(&g, &delta), WARD_OK);
 
@@ -742,7 +1084,7 @@ static void test_with_cot(ward_rng *rng) {
     CHECK_RC(ward_garbler_set_input_labels(&g, 128, q, 128), WARD_OK);
     uint8_t key[16];
     CHECK_RC(ward_garbler_hash_key(&g, key), WARD_OK);
-    CHECK_RC(ward_evaluator_init(&e, &c, key), WARD_OK);
+    CHECK_RC(ward_evaluator_init(&e, &plan, key), WARD_OK);
     CHECK_RC(ward_garbler_encode(&g, lab, 0, kb, 128), WARD_OK);
     CHECK_RC(ward_evaluator_set_input_labels(&e, 0, lab, 128), WARD_OK);
     CHECK_RC(ward_evaluator_set_input_labels(&e, 128, t, 128), WARD_OK);
@@ -763,6 +1105,7 @@ static void test_with_cot(ward_rng *rng) {
     ward_evaluator_free(&e);
     ward_otx_sender_clear(&os);
     ward_otx_receiver_clear(&orx);
+    ward_gc_plan_free(&plan);
     ward_circuit_free(&c);
 }
 
@@ -780,6 +1123,8 @@ int main(void) {
     test_flipped_bytes(&rng);
     test_built(&rng);
     test_reorder(&rng);
+    test_stream_digests();
+    test_plans(&rng);
     test_api(&rng);
     test_with_cot(&rng);
     ward_rng_clear(&rng);
