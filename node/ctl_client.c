@@ -104,11 +104,11 @@ static int recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline) {
     return WARD_OK;
 }
 
-int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
-                  const char *sock_path, Ward__Control__Request *req, int timeout_ms) {
-    WARD_ARG_CHECK(resp != NULL && msg != NULL && msg_cap > 0 && sock_path != NULL &&
-                   req != NULL && timeout_ms > 0);
-    *resp = NULL;
+int ward_ctl_send(ward_ctl_pending *p, char *msg, size_t msg_cap, const char *sock_path,
+                  Ward__Control__Request *req, int timeout_ms) {
+    WARD_ARG_CHECK(p != NULL && msg != NULL && msg_cap > 0 && sock_path != NULL && req != NULL &&
+                   timeout_ms > 0);
+    p->fd = -1;
     msg[0] = '\0';
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
@@ -186,6 +186,25 @@ int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
                      rc == WARD_ETRUNC ? "the node closed the connection" : "timed out");
     }
     free(out);
+    if (rc != WARD_OK) {
+        close(fd);
+        return rc;
+    }
+    p->fd = fd;
+    p->id = req->id;
+    p->deadline = deadline;
+    p->timeout_ms = timeout_ms;
+    p->sock_path = sock_path;
+    return WARD_OK;
+}
+
+int ward_ctl_wait(ward_ctl_pending *p, Ward__Control__Response **resp, char *msg, size_t msg_cap) {
+    WARD_ARG_CHECK(p != NULL && resp != NULL && msg != NULL && msg_cap > 0 && p->fd >= 0);
+    *resp = NULL;
+    msg[0] = '\0';
+    int fd = p->fd, rc = WARD_OK, timeout_ms = p->timeout_ms;
+    int64_t deadline = p->deadline;
+    const char *sock_path = p->sock_path;
 
     uint8_t *body = NULL;
     while (rc == WARD_OK) {
@@ -229,7 +248,7 @@ int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
             break;
         }
         /* A reply with id 0 answers a request the node could not read. */
-        if (r->id == req->id || r->id == 0) {
+        if (r->id == p->id || r->id == 0) {
             *resp = r;
             break;
         }
@@ -237,5 +256,15 @@ int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
     }
     free(body);
     close(fd);
+    p->fd = -1;
     return rc;
+}
+
+int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
+                  const char *sock_path, Ward__Control__Request *req, int timeout_ms) {
+    WARD_ARG_CHECK(resp != NULL);
+    *resp = NULL;
+    ward_ctl_pending p;
+    int rc = ward_ctl_send(&p, msg, msg_cap, sock_path, req, timeout_ms);
+    return rc == WARD_OK ? ward_ctl_wait(&p, resp, msg, msg_cap) : rc;
 }

@@ -36,4 +36,22 @@ int ward_ctl_socket_path(char *out, size_t out_cap, char *msg, size_t msg_cap, c
 int ward_ctl_call(Ward__Control__Response **resp, char *msg, size_t msg_cap,
                   const char *sock_path, Ward__Control__Request *req, int timeout_ms);
 
+/* ward_ctl_call in two halves, so that one thread can have requests at
+ * several nodes in flight at once (a client that starts both sides of a
+ * two-party session): ward_ctl_send connects and sends, ward_ctl_wait waits
+ * for the answer and closes. Same codes and messages as ward_ctl_call.
+ * sock_path must stay valid until ward_ctl_wait returns; after a failed
+ * send there is nothing to wait for (p holds no connection). */
+typedef struct {
+    int fd;
+    uint64_t id;
+    int64_t deadline;
+    int timeout_ms;
+    const char *sock_path;
+} ward_ctl_pending;
+
+int ward_ctl_send(ward_ctl_pending *p, char *msg, size_t msg_cap, const char *sock_path,
+                  Ward__Control__Request *req, int timeout_ms);
+int ward_ctl_wait(ward_ctl_pending *p, Ward__Control__Response **resp, char *msg, size_t msg_cap);
+
 #endif
