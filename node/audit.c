@@ -249,6 +249,33 @@ int ward_audit_append_relaxed(ward_store *st, uint64_t *seq_out,
     return rc ? rc : rc2;
 }
 
+int ward_audit_batch_begin(ward_store *st) {
+    WARD_ARG_CHECK(st != NULL && st->db != NULL);
+    if (!sqlite3_get_autocommit(st->db)) return WARD_ESTATE;
+    int rc = exec_sql(st, "PRAGMA synchronous = NORMAL");
+    if (rc == WARD_OK) rc = exec_sql(st, "BEGIN IMMEDIATE");
+    if (rc != WARD_OK) {
+        exec_sql(st, "PRAGMA synchronous = FULL");
+        return WARD_EIO;
+    }
+    return WARD_OK;
+}
+
+int ward_audit_batch_end(ward_store *st, int commit) {
+    WARD_ARG_CHECK(st != NULL && st->db != NULL);
+    int rc = WARD_OK;
+    if (!sqlite3_get_autocommit(st->db)) {
+        if (!commit) {
+            rollback_quietly(st, "ROLLBACK");
+        } else if (exec_sql(st, "COMMIT") != WARD_OK) {
+            rollback_quietly(st, "ROLLBACK");
+            rc = WARD_EIO;
+        }
+    }
+    int rc2 = exec_sql(st, "PRAGMA synchronous = FULL");
+    return rc ? rc : rc2 ? WARD_EIO : WARD_OK;
+}
+
 static const char list_sql[] =
     "SELECT seq, time_ms, kind, session, details, prev_hash, hash FROM ward_audit"
     " WHERE seq >= ? ORDER BY seq";

@@ -75,6 +75,16 @@ int ward_audit_append_relaxed(ward_store *st, uint64_t *seq_out,
                               uint8_t hash_out[WARD_AUDIT_HASH_BYTES], int64_t time_ms,
                               const char *kind, const char *session, const char *details);
 
+/* A batch of entries written after the fact, in one transaction committed
+ * as ward_audit_append_relaxed commits one entry (no wait for the disk):
+ * ward_audit_batch_begin, then ward_audit_append_relaxed per entry (each
+ * runs in a savepoint of the batch), then ward_audit_batch_end, which
+ * commits (commit = 1) or rolls back, and restores synchronous=FULL either
+ * way. One commit instead of one per entry. Returns 0, WARD_ESTATE (begin:
+ * a transaction is already open) or WARD_EIO. */
+int ward_audit_batch_begin(ward_store *st);
+int ward_audit_batch_end(ward_store *st, int commit);
+
 /* The recorded head: the newest entry's seq and hash (0 and 32 zero bytes
  * for an empty log). Returns 0 or WARD_EIO. */
 int ward_audit_head(ward_store *st, uint64_t *seq, uint8_t hash[WARD_AUDIT_HASH_BYTES]);

@@ -867,6 +867,7 @@ static int collect_audit(void *ctx, const ward_audit_entry *e) {
 
 static void ctl_audit(ward_core *c, ward_actions *out, uint64_t client, uint64_t id,
                       const Ward__Control__AuditRequest *req) {
+    gc_flush_audit(c, out); /* records still waiting to share a commit */
     if (!c->store) {
         core_reply_error(c, out, client, id, WARD_ENOTFOUND, "this node has no database");
         return;

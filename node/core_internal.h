@@ -163,6 +163,9 @@ void gc_on_timer(ward_core *c, ward_actions *out, uint64_t index, uint64_t now_m
 void gc_on_tick(ward_core *c, ward_actions *out, uint64_t now_ms);
 void gc_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now_ms);
 void gc_on_client_closed(ward_core *c, uint64_t client);
+/* Writes the audit records of finished gc sessions that are waiting to
+ * share a commit (before the audit log is read). */
+void gc_flush_audit(ward_core *c, ward_actions *out);
 void gc_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
 void gc_free_all(ward_core *c);
 uint32_t gc_active(const ward_core *c);

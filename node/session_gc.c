@@ -184,6 +184,10 @@ struct gc_state {
  * one is the clean-up of finished sessions, which runs after their last
  * message has gone out. */
 #define GC_TIMER_FLUSH (1ULL << 48)
+/* How long a finished session's audit record may wait for others to share
+ * its commit. A crash of the process in that window loses the record (a gc
+ * session spends no budget; its outcome was delivered); a stop writes it. */
+#define GC_AUDIT_DELAY_MS 20
 /* ... and GC_TIMER_SESSION | serial the next step of a session's garbling. */
 #define GC_TIMER_SESSION (1ULL << 47)
 
@@ -320,8 +324,9 @@ static int circ_load(struct gc_state *g, gc_circ **out, const char *path, char *
     return WARD_OK;
 }
 
-static void free_session(ward_core *c, gc_session *s) {
-    if (!s) return;
+/* Wipes and frees the run's secrets (inputs, labels, offsets, OT rows);
+ * what is left describes the session for its audit record. */
+static void drop_secrets(gc_session *s) {
     for (size_t i = 0; i < s->n_inputs; i++) {
         sodium_memzero(s->inputs[i], strlen(s->inputs[i]));
         free(s->inputs[i]);
@@ -339,10 +344,26 @@ static void free_session(ward_core *c, gc_session *s) {
     free(s->l0);
     if (s->g_init) ward_garbler_free(&s->g);
     if (s->e_init) ward_evaluator_free(&s->e);
+    s->g_init = s->e_init = 0;
     if (s->glabels) sodium_memzero(s->glabels, s->glabels_len);
     free(s->glabels);
     free(s->tbuf);
     free(s->decode);
+    s->inputs = NULL;
+    s->n_inputs = 0;
+    s->bits = NULL;
+    s->ot_rows = NULL;
+    s->ot_choices = NULL;
+    s->ot_labels = NULL;
+    s->l0 = NULL;
+    s->glabels = NULL;
+    s->tbuf = NULL;
+    s->decode = NULL;
+}
+
+static void free_session(ward_core *c, gc_session *s) {
+    if (!s) return;
+    drop_secrets(s);
     if (c->gc) {
         gc_peer *gp = &c->gc->peers[s->peer];
         if (gp->r_owner == s) gp->r_owner = NULL;
@@ -1242,8 +1263,8 @@ static void finish_session(ward_core *c, ward_actions *out, gc_session *s, const
              (unsigned long long)s->bytes_sent, s->base_ots ? ", base OTs run" : "");
     c->stats.sessions_done++;
     unlink_session(c, s);
-    /* The audit record and the wipe of the labels wait for a timer, so that
-     * the output and the reply leave first. */
+    /* The audit record waits up to GC_AUDIT_DELAY_MS, to be written with
+     * the records of the sessions that ended meanwhile in one commit. */
     gc_peer *gp = &c->gc->peers[s->peer];
     if (gp->r_owner == s) gp->r_owner = NULL;
     if (gp->br_owner == s) gp->br_owner = NULL;
@@ -1252,7 +1273,7 @@ static void finish_session(ward_core *c, ward_actions *out, gc_session *s, const
     c->gc->done = s;
     if (!c->gc->flush_armed) {
         c->gc->flush_armed = 1;
-        core_set_timer(out, TIMER_ID(TIMER_GC, GC_TIMER_FLUSH), now);
+        core_set_timer(out, TIMER_ID(TIMER_GC, GC_TIMER_FLUSH), now + GC_AUDIT_DELAY_MS);
     }
     kick_waiting(c, out, s->peer, now);
     if (s->owned && s->owner_done) {
@@ -1260,14 +1281,27 @@ static void finish_session(ward_core *c, ward_actions *out, gc_session *s, const
         s->owner_done = NULL;
         done(c, out, s->owner, WARD_OK, obits, ci->output_bits, NULL, now);
     }
+    drop_secrets(s);
 }
 
+/* Writes the waiting records, oldest first, in one commit. */
 static void flush_done(ward_core *c, ward_actions *out) {
     c->gc->flush_armed = 0;
+    gc_session *rev = NULL;
     while (c->gc->done) {
         gc_session *s = c->gc->done;
         c->gc->done = s->next;
+        s->next = rev;
+        rev = s;
+    }
+    int batch = rev && rev->next && c->store && ward_audit_batch_begin(c->store) == WARD_OK;
+    for (gc_session *s = rev; s; s = s->next)
         audit(c, out, s, "session-done", "output delivered to both parties", s->t_done);
+    if (batch && ward_audit_batch_end(c->store, 1) != WARD_OK)
+        core_log(c, out, WARD_LOG_ERROR, "gc sessions: audit records lost: %s", ward_strerror(WARD_EIO));
+    while (rev) {
+        gc_session *s = rev;
+        rev = s->next;
         free_session(c, s);
     }
 }
@@ -1766,6 +1800,10 @@ void gc_on_client_closed(ward_core *c, uint64_t client) {
     if (!c->gc) return;
     for (gc_session *s = c->gc->sessions; s; s = s->next)
         if (s->has_client && s->client == client) s->has_client = 0;
+}
+
+void gc_flush_audit(ward_core *c, ward_actions *out) {
+    if (c->gc && c->gc->done) flush_done(c, out);
 }
 
 void gc_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now) {

@@ -512,6 +512,43 @@ static void test_tampering(void) {
     ward_store_close(&st);
 }
 
+
+/* A batch of relaxed appends in one commit: all of it lands (the chain
+ * verifies, seqs follow on), a batch ended without commit leaves nothing,
+ * a batch cannot start inside a caller's transaction, and afterwards the
+ * store is back to synchronous=FULL (2). */
+static void test_batch(void) {
+    char path[512];
+    db_path(path, sizeof path, "batch");
+    ward_store st;
+    CHECK_RC(ward_store_open(&st, path), WARD_OK);
+    uint64_t seq = 0;
+    CHECK_RC(ward_audit_append_relaxed(&st, &seq, NULL, 1, "session-done", "a0", "{}"), WARD_OK);
+    CHECK_RC(ward_audit_batch_begin(&st), WARD_OK);
+    for (int i = 1; i <= 3; i++) {
+        char sess[16];
+        snprintf(sess, sizeof sess, "a%d", i);
+        CHECK_RC(ward_audit_append_relaxed(&st, &seq, NULL, 1 + i, "session-done", sess, "{}"), WARD_OK);
+        CHECK_EQ_U64(seq, (uint64_t)i + 1);
+    }
+    CHECK_RC(ward_audit_batch_end(&st, 1), WARD_OK);
+    CHECK_RC(ward_audit_batch_begin(&st), WARD_OK);
+    CHECK_RC(ward_audit_append_relaxed(&st, &seq, NULL, 9, "session-done", "bad0", "{}"), WARD_OK);
+    CHECK_RC(ward_audit_batch_end(&st, 0), WARD_OK);
+    CHECK_RC(ward_store_begin(&st), WARD_OK);
+    CHECK_RC(ward_audit_batch_begin(&st), WARD_ESTATE);
+    CHECK_RC(ward_store_rollback(&st), WARD_OK);
+    sqlite3_stmt *q = NULL;
+    CHECK(sqlite3_prepare_v2(st.db, "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 2);
+    sqlite3_finalize(q);
+    ward_audit_report rep;
+    CHECK_RC(ward_audit_verify(&st, &rep), WARD_OK);
+    CHECK(rep.intact);
+    CHECK_EQ_U64(rep.entries, 4);
+    CHECK_RC(ward_store_close(&st), WARD_OK);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 1;
     snprintf(tmp_dir, sizeof tmp_dir, "/tmp/ward-audit-XXXXXX");
@@ -519,6 +556,7 @@ int main(void) {
     test_hash_encoding();
     test_append_list_verify();
     test_tampering();
+    test_batch();
     if (!getenv("WARD_TEST_KEEP")) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);

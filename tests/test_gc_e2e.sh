@@ -78,6 +78,14 @@ check "aes: node1 prints the FIPS-197 ciphertext" [ "$(jfield "$tmp/out1" output
 check "aes: node2 prints the FIPS-197 ciphertext" [ "$(jfield "$tmp/out2" output)" = $ct ]
 check "aes: 6400 AND gates" [ "$(jfield "$tmp/out1" and_gates)" = 6400 ]
 check "aes: the garbler sent the tables (> 204800 bytes)" [ "$(jfield "$tmp/out1" bytes_sent)" -gt 204800 ]
+# Its record is in the audit log at once (records of finished sessions may
+# wait a few milliseconds to share a commit; reading the log writes them).
+sid=$(jfield "$tmp/out1" session)
+"$ward" --node "$city/node1" audit --json >"$tmp/audit0" 2>&1
+check "aes: its session-done record is readable right away" python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["entries"]
+sys.exit(0 if any(x["event"] == "session-done" and x["session"] == sys.argv[2] for x in e) else 1)' "$tmp/audit0" "$sid"
 check "aes: the first session runs the base OTs" [ "$(jfield "$tmp/out1" base_ots)" = true ]
 check "aes: node1 garbled" [ "$(jfield "$tmp/out1" role)" = garbler ]
 check "aes: one session id on both sides" [ "$(jfield "$tmp/out1" session)" = "$(jfield "$tmp/out2" session)" ]
