@@ -184,9 +184,14 @@ static int par_run(size_t n, int (*fn)(void *ctx, size_t i), void *ctx) {
                 pthread_attr_setaffinity_np(&attr, sizeof allowed, &allowed);
             }
         }
-        while (started < want &&
-               pthread_create(&tid[started], have_attr ? &attr : NULL, par_thread, &job) == 0)
+        while (started < want) {
+            /* The placement is a hint: where it is refused (a restricted
+             * cpuset), the helper starts wherever the scheduler puts it. */
+            if (pthread_create(&tid[started], have_attr ? &attr : NULL, par_thread, &job) != 0 &&
+                (!have_attr || pthread_create(&tid[started], NULL, par_thread, &job) != 0))
+                break;
             started++;
+        }
         if (have_attr) pthread_attr_destroy(&attr);
         if (masked) pthread_sigmask(SIG_SETMASK, &old, NULL);
     }

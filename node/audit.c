@@ -264,7 +264,10 @@ int ward_audit_batch_begin(ward_store *st) {
 int ward_audit_batch_end(ward_store *st, int commit) {
     WARD_ARG_CHECK(st != NULL && st->db != NULL);
     int rc = WARD_OK;
-    if (!sqlite3_get_autocommit(st->db)) {
+    if (sqlite3_get_autocommit(st->db)) {
+        /* The transaction is gone: a failed entry rolled it back. */
+        if (commit) rc = WARD_EIO;
+    } else {
         if (!commit) {
             rollback_quietly(st, "ROLLBACK");
         } else if (exec_sql(st, "COMMIT") != WARD_OK) {

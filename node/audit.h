@@ -80,8 +80,10 @@ int ward_audit_append_relaxed(ward_store *st, uint64_t *seq_out,
  * ward_audit_batch_begin, then ward_audit_append_relaxed per entry (each
  * runs in a savepoint of the batch), then ward_audit_batch_end, which
  * commits (commit = 1) or rolls back, and restores synchronous=FULL either
- * way. One commit instead of one per entry. Returns 0, WARD_ESTATE (begin:
- * a transaction is already open) or WARD_EIO. */
+ * way. One commit instead of one per entry. A database failure inside an
+ * entry rolls the whole batch back; ward_audit_batch_end(st, 1) then
+ * returns WARD_EIO, and none of the batch stands. Returns 0, WARD_ESTATE
+ * (begin: a transaction is already open) or WARD_EIO. */
 int ward_audit_batch_begin(ward_store *st);
 int ward_audit_batch_end(ward_store *st, int commit);
 

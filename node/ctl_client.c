@@ -106,9 +106,9 @@ static int recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline) {
 
 int ward_ctl_send(ward_ctl_pending *p, char *msg, size_t msg_cap, const char *sock_path,
                   Ward__Control__Request *req, int timeout_ms) {
+    if (p) p->fd = -1;
     WARD_ARG_CHECK(p != NULL && msg != NULL && msg_cap > 0 && sock_path != NULL && req != NULL &&
                    timeout_ms > 0);
-    p->fd = -1;
     msg[0] = '\0';
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
@@ -119,7 +119,7 @@ int ward_ctl_send(ward_ctl_pending *p, char *msg, size_t msg_cap, const char *so
     }
     memcpy(sa.sun_path, sock_path, strlen(sock_path));
 
-    static uint64_t counter;
+    static _Atomic uint64_t counter; /* cmd_run calls from several threads */
     req->version = WARD__CONTROL__CONTROL_VERSION__CONTROL_VERSION;
     req->id = ((uint64_t)getpid() << 20) ^ (uint64_t)mono_ms() ^ ++counter;
     if (req->id == 0) req->id = 1;

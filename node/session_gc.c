@@ -448,9 +448,10 @@ static void send_abort(ward_core *c, ward_actions *out, gc_session *s, int code,
     send_env(c, out, s, &e);
 }
 
-static void audit(ward_core *c, ward_actions *out, gc_session *s, const char *kind,
-                  const char *outcome, uint64_t now) {
-    if (!c->store) return;
+/* Appends the session's audit record; returns 0 or the store's error. */
+static int audit_rc(ward_core *c, gc_session *s, const char *kind, const char *outcome,
+                    uint64_t now) {
+    if (!c->store) return WARD_OK;
     char hash[65] = "", details[1024], esc[512];
     if (s->circ) ward_hex_encode_var(hash, sizeof hash, s->circ->hash, 32);
     /* The outcome text is ours, but may quote names and paths: keep it
@@ -469,7 +470,12 @@ static void audit(ward_core *c, ward_actions *out, gc_session *s, const char *ki
              s->base_ots ? "true" : "false", esc);
     char idh[65];
     ward_hex_encode_var(idh, sizeof idh, s->state == GS_RUN ? s->id : s->my_id, 32);
-    int rc = ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now, kind, idh, details);
+    return ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now, kind, idh, details);
+}
+
+static void audit(ward_core *c, ward_actions *out, gc_session *s, const char *kind,
+                  const char *outcome, uint64_t now) {
+    int rc = audit_rc(c, s, kind, outcome, now);
     if (rc != WARD_OK)
         core_log(c, out, WARD_LOG_ERROR, "gc session %s: audit append failed: %s", s->name,
                  ward_strerror(rc));
@@ -1263,6 +1269,7 @@ static void finish_session(ward_core *c, ward_actions *out, gc_session *s, const
              (unsigned long long)s->bytes_sent, s->base_ots ? ", base OTs run" : "");
     c->stats.sessions_done++;
     unlink_session(c, s);
+    drop_secrets(s);
     /* The audit record waits up to GC_AUDIT_DELAY_MS, to be written with
      * the records of the sessions that ended meanwhile in one commit. */
     gc_peer *gp = &c->gc->peers[s->peer];
@@ -1281,7 +1288,6 @@ static void finish_session(ward_core *c, ward_actions *out, gc_session *s, const
         s->owner_done = NULL;
         done(c, out, s->owner, WARD_OK, obits, ci->output_bits, NULL, now);
     }
-    drop_secrets(s);
 }
 
 /* Writes the waiting records, oldest first, in one commit. */
@@ -1294,11 +1300,18 @@ static void flush_done(ward_core *c, ward_actions *out) {
         s->next = rev;
         rev = s;
     }
-    int batch = rev && rev->next && c->store && ward_audit_batch_begin(c->store) == WARD_OK;
-    for (gc_session *s = rev; s; s = s->next)
-        audit(c, out, s, "session-done", "output delivered to both parties", s->t_done);
-    if (batch && ward_audit_batch_end(c->store, 1) != WARD_OK)
-        core_log(c, out, WARD_LOG_ERROR, "gc sessions: audit records lost: %s", ward_strerror(WARD_EIO));
+    static const char done_text[] = "output delivered to both parties";
+    int batched = 0;
+    if (rev && rev->next && c->store && ward_audit_batch_begin(c->store) == WARD_OK) {
+        int rc = WARD_OK;
+        for (gc_session *s = rev; s && rc == WARD_OK; s = s->next)
+            rc = audit_rc(c, s, "session-done", done_text, s->t_done);
+        /* A failure may have rolled the whole batch back: then nothing of
+         * it stands, and every record is written again on its own. */
+        batched = ward_audit_batch_end(c->store, rc == WARD_OK) == WARD_OK && rc == WARD_OK;
+    }
+    for (gc_session *s = rev; s && !batched; s = s->next)
+        audit(c, out, s, "session-done", done_text, s->t_done);
     while (rev) {
         gc_session *s = rev;
         rev = s->next;

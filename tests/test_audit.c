@@ -535,6 +535,11 @@ static void test_batch(void) {
     CHECK_RC(ward_audit_batch_begin(&st), WARD_OK);
     CHECK_RC(ward_audit_append_relaxed(&st, &seq, NULL, 9, "session-done", "bad0", "{}"), WARD_OK);
     CHECK_RC(ward_audit_batch_end(&st, 0), WARD_OK);
+    /* A batch that a failure rolled back underneath: its end says so. */
+    CHECK_RC(ward_audit_batch_begin(&st), WARD_OK);
+    CHECK_RC(ward_audit_append_relaxed(&st, &seq, NULL, 10, "session-done", "bad1", "{}"), WARD_OK);
+    CHECK(sqlite3_exec(st.db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_RC(ward_audit_batch_end(&st, 1), WARD_EIO);
     CHECK_RC(ward_store_begin(&st), WARD_OK);
     CHECK_RC(ward_audit_batch_begin(&st), WARD_ESTATE);
     CHECK_RC(ward_store_rollback(&st), WARD_OK);
