@@ -4,15 +4,17 @@
  *     # comment
  *     trips per hour: count trips --group-by hour(ts) --parties all --exact
  *     @environment mean air.no2 --group-by weekday(ts) --parties environment --exact
+ *     busiest: argmax parking.occupied --parties all --compute parking-north,parking-south
  *
  * A line is [LABEL: ] [@NODE] OP ARGS..., with OP ARGS the words that follow
- * `ward --node X` on the command line; they are parsed and sent by the same
- * functions (ctl_cmd.h). The whole script is checked before anything runs;
- * then the lines run in order, and a failing line is reported and skipped
- * unless --stop-on-error is given. With --parallel N, up to N lines run at
- * once (each over its own control connection; the node runs their
- * sessions side by side), and the results are still reported in script
- * order. */
+ * `ward --node X` on the command line: an aggregate (sum, count, mean,
+ * histogram) or a decision (max, argmax, threshold). They are parsed, sent
+ * and printed by the same functions as there (ctl_cmd.h). The whole script
+ * is checked before anything runs; then the lines run in order, and a
+ * failing line is reported and skipped unless --stop-on-error is given.
+ * With --parallel N, up to N lines run at once (each over its own control
+ * connection; the node runs their sessions side by side), and the results
+ * are still reported in script order. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -22,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cmd_decide.h"
 #include "ctl_client.h"
 #include "ctl_cmd.h"
 #include "error.h"
@@ -29,14 +32,21 @@
 #define SCRIPT_MAX_BYTES (1u << 20)
 #define SCRIPT_MAX_WORDS 256
 
+/* The two kinds of line: each has its own request and result types. */
+typedef enum { LINE_AGGREGATE, LINE_DECISION } line_kind;
+
 typedef struct {
     size_t line;                  /* first line of the entry, 1-based */
     char *label;                  /* owned; "" when none */
     char *command;                /* owned; the line without label and comment */
     char at[64];                  /* @NODE, "" for the script's node */
-    char *words[SCRIPT_MAX_WORDS];/* owned; words[0] is the operation */
+    char *words[SCRIPT_MAX_WORDS];/* owned; [@NODE] OP ARGS... */
     int n_words;
-    ward_ctl_agg_req req;         /* parsed from words[1..] */
+    line_kind kind;
+    union {                       /* parsed from the words after the operation */
+        ward_ctl_agg_req agg;         /* LINE_AGGREGATE */
+        ward_ctl_decide_req decide;   /* LINE_DECISION */
+    } req;
 } entry;
 
 /* ---- the splitter ------------------------------------------------------- */
@@ -129,7 +139,13 @@ static void entry_free(entry *e) {
     free(e->label);
     free(e->command);
     for (int i = 0; i < e->n_words; i++) free(e->words[i]);
-    ward_ctl_agg_req_clear(&e->req);
+    if (e->kind == LINE_DECISION) ward_ctl_decide_req_clear(&e->req.decide);
+    else ward_ctl_agg_req_clear(&e->req.agg);
+}
+
+/* 1 when word names a computation a script line may hold. */
+static int is_computation(const char *word) {
+    return ward_ctl_is_aggregate(word) || ward_cmd_is_decide(word);
 }
 
 static char *trimmed_dup(const char *s, size_t len) {
@@ -162,8 +178,8 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
     while (*p == ' ' || *p == '\t') p++;
     if (*p == '\0' || *p == '#' || *p == '\r') return 1;
     /* LABEL: the text before the first colon that is followed by blanks and
-     * then a command (an aggregate's name or @NODE), so that a label may
-     * hold quotes, colons and command words of its own. */
+     * then a command (an aggregate's or a decision's name, or @NODE), so
+     * that a label may hold quotes, colons and command words of its own. */
     const char *body = p;
     for (const char *c = p; *c; c++) {
         if (*c != ':' || (c[1] != ' ' && c[1] != '\t')) continue;
@@ -174,7 +190,7 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
         if (*w != '@' && (wl == 0 || wl >= sizeof word)) continue;
         memcpy(word, w, wl < sizeof word ? wl : 0);
         word[wl < sizeof word ? wl : 0] = '\0';
-        if (*w == '@' || ward_ctl_is_aggregate(word)) {
+        if (*w == '@' || is_computation(word)) {
             e->label = trimmed_dup(p, (size_t)(c - p));
             body = c + 1;
             break;
@@ -212,8 +228,11 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
         return 2;
     }
     const char *op = e->words[first];
-    if (!ward_ctl_is_aggregate(op)) {
-        snprintf(msg, cap, "'%.64s' is not a joint computation (sum, count, mean or histogram)", op);
+    if (!is_computation(op)) {
+        snprintf(msg, cap,
+                 "'%.64s' is not a joint computation (sum, count, mean, histogram, max, argmax "
+                 "or threshold)",
+                 op);
         return 2;
     }
     /* --json on a line is the script's business, not the line's. */
@@ -221,7 +240,14 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
     int na = 0;
     for (int i = first + 1; i < e->n_words; i++)
         if (strcmp(e->words[i], "--json") != 0) args[na++] = e->words[i];
-    int ex = ward_ctl_agg_parse(&e->req, msg, cap, op, na, args);
+    int ex;
+    if (ward_cmd_is_decide(op)) {
+        e->kind = LINE_DECISION;
+        ex = ward_ctl_decide_parse(&e->req.decide, msg, cap, op, na, args);
+    } else {
+        e->kind = LINE_AGGREGATE;
+        ex = ward_ctl_agg_parse(&e->req.agg, msg, cap, op, na, args);
+    }
     if (ex) return 2;
     /* The words are kept in e->words; the request points into them. */
     return 0;
@@ -409,13 +435,53 @@ static void print_entry_json_head(FILE *out, const entry *e) {
     else fputs("null", out);
 }
 
-/* One line's outcome. */
+/* One line's outcome; res is of its entry's kind. */
 typedef struct {
     int rc;                       /* 0, or non-zero with msg */
     char msg[1024];
-    ward_ctl_agg res;
+    union {
+        ward_ctl_agg agg;
+        ward_ctl_decide decide;
+    } res;
     int done;
 } outcome;
+
+/* Sends the entry's request to sock (a line's node). */
+static int send_entry(outcome *o, const entry *e, const char *sock) {
+    /* The request is the entry's own; the worker that runs a line is the
+     * only one to touch it. */
+    if (e->kind == LINE_DECISION)
+        return ward_ctl_decide_send(&o->res.decide, o->msg, sizeof o->msg, sock,
+                                    (ward_ctl_decide_req *)&e->req.decide);
+    return ward_ctl_agg_send(&o->res.agg, o->msg, sizeof o->msg, sock,
+                             (ward_ctl_agg_req *)&e->req.agg);
+}
+
+/* A successful outcome, printed as the command line prints it. */
+static void print_result(FILE *out, int json, const entry *e, const outcome *o) {
+    double wall_ms;
+    if (e->kind == LINE_DECISION) {
+        if (json) ward_ctl_decide_print_json_fields(out, &o->res.decide);
+        else ward_ctl_decide_print_human(out, &o->res.decide);
+        wall_ms = o->res.decide.wall_ms;
+    } else {
+        if (json) ward_ctl_agg_print_json_fields(out, &o->res.agg);
+        else ward_ctl_agg_print_human(out, &o->res.agg);
+        wall_ms = o->res.agg.wall_ms;
+    }
+    if (json) {
+        fprintf(out, ", \"wall_ms\": ");
+        ward_ctl_json_num(out, wall_ms);
+    } else {
+        fprintf(out, "round trip from this client: %.1f ms\n", wall_ms);
+    }
+}
+
+/* Safe on an outcome that never ran (zeroed). */
+static void outcome_clear(outcome *o, const entry *e) {
+    if (e->kind == LINE_DECISION) ward_ctl_decide_clear(&o->res.decide);
+    else ward_ctl_agg_clear(&o->res.agg);
+}
 
 typedef struct {
     entry **items;
@@ -437,10 +503,7 @@ static void run_one(outcome *o, const entry *e, const char *node, const char *so
         o->rc = sibling_socket(other, sizeof other, o->msg, sizeof o->msg, node, e->at);
         target = other;
     }
-    /* The request is the entry's own; the worker that runs a line is the
-     * only one to touch it. */
-    if (o->rc == 0)
-        o->rc = ward_ctl_agg_send(&o->res, o->msg, sizeof o->msg, target, (ward_ctl_agg_req *)&e->req);
+    if (o->rc == 0) o->rc = send_entry(o, e, target);
 }
 
 static void *worker(void *arg) {
@@ -510,9 +573,7 @@ static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n,
             print_entry_json_head(out, e);
             if (o->rc == 0) {
                 fputs(", ", out);
-                ward_ctl_agg_print_json_fields(out, &o->res);
-                fprintf(out, ", \"wall_ms\": ");
-                ward_ctl_json_num(out, o->res.wall_ms);
+                print_result(out, 1, e, o);
             } else {
                 fprintf(out, ", \"error\": ");
                 ward_ctl_json_str(out, o->msg);
@@ -522,8 +583,7 @@ static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n,
             fprintf(out, "%s== %zu. %s (line %zu)\n", i ? "\n" : "", i + 1, label, e->line);
             if (e->label[0]) fprintf(out, "   %s\n", e->command);
             if (o->rc == 0) {
-                ward_ctl_agg_print_human(out, &o->res);
-                fprintf(out, "round trip from this client: %.1f ms\n", o->res.wall_ms);
+                print_result(out, 0, e, o);
             } else {
                 fprintf(out, "failed: %s\n", o->msg);
             }
@@ -548,7 +608,7 @@ static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n,
         if (stop_on_error && p.stop) break;
     }
     for (size_t k = 0; k < n_th; k++) pthread_join(th[k], NULL);
-    for (size_t i = 0; p.res && i < n; i++) ward_ctl_agg_clear(&p.res[i].res);
+    for (size_t i = 0; p.res && i < n; i++) outcome_clear(&p.res[i], items[i]);
     free(p.res);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);

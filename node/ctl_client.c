@@ -34,17 +34,25 @@ int ward_ctl_socket_path(char *out, size_t out_cap, char *msg, size_t msg_cap, c
         char conf_path[WARD_CONF_PATH_MAX + 16];
         snprintf(conf_path, sizeof conf_path, "%s/node.conf", node);
         if (access(conf_path, F_OK) == 0) {
-            static ward_conf conf;
+            /* On the heap, not static: `ward run --parallel` resolves
+             * @NODE lines from several threads at once. */
+            ward_conf *conf = malloc(sizeof *conf);
+            if (!conf) {
+                snprintf(msg, msg_cap, "out of memory");
+                return WARD_ENOMEM;
+            }
             ward_conf_error err;
-            int rc = ward_conf_load(&conf, &err, conf_path);
+            int rc = ward_conf_load(conf, &err, conf_path);
             if (rc != WARD_OK) {
                 if (err.line) snprintf(msg, msg_cap, "%s:%zu: %s", conf_path, err.line, err.reason);
                 else snprintf(msg, msg_cap, "%s: %s", conf_path, err.reason);
-                return rc;
+            } else if (strlen(conf->control) >= out_cap) {
+                rc = WARD_ETOOBIG;
+            } else {
+                memcpy(out, conf->control, strlen(conf->control) + 1);
             }
-            if (strlen(conf.control) >= out_cap) return WARD_ETOOBIG;
-            memcpy(out, conf.control, strlen(conf.control) + 1);
-            return WARD_OK;
+            free(conf);
+            return rc;
         }
         int n = snprintf(out, out_cap, "%s/ctl.sock", node);
         return n > 0 && (size_t)n < out_cap ? WARD_OK : WARD_ETOOBIG;

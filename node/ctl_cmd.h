@@ -1,8 +1,10 @@
 /* Control commands as functions that return their result instead of
  * printing it, for the commands that build on them: `ward --node X OP ...`
- * (cmd_ctl.c), session scripts (`ward --node X run`, cmd_run.c), the demo
- * city's imports (`ward sim up --city`) and `ward bench agg`. A script line
- * thereby means exactly what the same words mean on the command line.
+ * (cmd_ctl.c; max, argmax and threshold in cmd_decide.c), session scripts
+ * (`ward --node X run`, cmd_run.c), the demo city's imports (`ward sim up
+ * --city`) and `ward bench agg`. A script line thereby means exactly what
+ * the same words mean on the command line. Decisions follow the same
+ * pattern with ward_ctl_decide_req, ward_ctl_decide_parse and so on.
  *
  *     ward_ctl_agg_req q;
  *     if (ward_ctl_agg_parse(&q, msg, sizeof msg, "sum", argc, argv) == 0) {
@@ -72,6 +74,54 @@ void ward_ctl_agg_print_human(FILE *f, const ward_ctl_agg *a);
 void ward_ctl_agg_print_json_fields(FILE *f, const ward_ctl_agg *a);
 
 void ward_ctl_agg_clear(ward_ctl_agg *a);
+
+/* A parsed decision command (max, argmax, threshold; docs/garbled-circuits.md),
+ * ready to send. Like ward_ctl_agg_req it points into the argv it was parsed
+ * from, which must outlive it, and into itself: it must not be moved. */
+typedef struct {
+    char op[16];                       /* max | argmax | threshold */
+    char target[512];                  /* TABLE.COLUMN (or TABLE) as given */
+    char table[256], column[256];
+    Ward__Control__DecideRequest dr;
+    Ward__Control__Parties parties;
+    char *pbuf, *cbuf;                 /* owned copies of --parties, --compute, split in place */
+    char **names;                      /* owned; the --parties names, pointing into pbuf */
+    char *compute[2];                  /* A, B, pointing into cbuf */
+} ward_ctl_decide_req;
+
+/* The node's answer to a decision. */
+typedef struct {
+    Ward__Control__DecideOp op;
+    char target[512], table[256], column[256];
+    Ward__Control__Response *resp;     /* owned; resp->decide is the result */
+    double wall_ms;                    /* request sent to answer read, as the client saw it */
+} ward_ctl_decide;
+
+/* Parses the words after the command name (TABLE.COLUMN and options; no
+ * --json) as `ward --node X OP` does. Returns 0, 2 for a usage error or 1
+ * when out of memory, with msg holding one line (without the "ward: error: "
+ * prefix). Clear *q with ward_ctl_decide_req_clear in every case. */
+int ward_ctl_decide_parse(ward_ctl_decide_req *q, char *msg, size_t msg_cap, const char *op,
+                          int argc, char **argv);
+
+/* Frees what ward_ctl_decide_parse allocated. Safe on a zeroed request. */
+void ward_ctl_decide_req_clear(ward_ctl_decide_req *q);
+
+/* Sends the decision and waits for its result (up to ward_ctl_timeout_ms()).
+ * Returns 0 with *out filled (clear it with ward_ctl_decide_clear), or 1 for
+ * a failure or refusal with msg holding the one-line reason and *out empty. */
+int ward_ctl_decide_send(ward_ctl_decide *out, char *msg, size_t msg_cap, const char *sock,
+                         ward_ctl_decide_req *q);
+
+/* The result as `ward --node X max|argmax|threshold` prints it for people. */
+void ward_ctl_decide_print_human(FILE *f, const ward_ctl_decide *d);
+
+/* The result's JSON fields without the enclosing braces: "output": ...,
+ * "op", "agg", "table", "column", "threshold", "parties", "compute", "exact",
+ * "epsilon", "and_gates", "latency_ms", "session". */
+void ward_ctl_decide_print_json_fields(FILE *f, const ward_ctl_decide *d);
+
+void ward_ctl_decide_clear(ward_ctl_decide *d);
 
 /* Splits the comma-separated list in buf, in place, into at most cap
  * names (blanks around a name trimmed, empty items skipped). Returns how

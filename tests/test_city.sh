@@ -342,6 +342,131 @@ assert d["failed"] == 1 and d["not_run"] == 0 and [x["line"] for x in r] == [1, 
 assert "error" in r[1] and r[0]["value"] > 0 and r[2]["value"] > 0, r
 EOF
 
+# ---- session scripts: decisions next to aggregates -----------------------------------------
+# The car-park operator with the most cars parked (argmax), the largest single
+# reading (max of maxima) and whether the evening occupancy exceeds T, on each
+# side of the true total (threshold), between aggregate lines; every answer
+# against the CSV files.
+evening=$(awk -F, 'FNR > 1 { h = substr($1, 12, 2) + 0; if (h >= 17 && h <= 19) s += $4 } END { printf "%d\n", s }' \
+    "$data/parking-north.csv" "$data/parking-south.csv" "$data/parking-aarhus.csv")
+ev='--where "hour(ts) >= 17 and hour(ts) <= 19"'
+cat >"$tmp/decide.ward" <<EOF
+# Aggregates and decisions in one script.
+trips: count trips --parties transport,bikeshare --exact
+busiest car-park operator: @parking-north argmax parking.occupied --agg sum --parties $pk --compute parking-south,parking-aarhus
+evening occupancy: @parking-north sum parking.occupied $ev --parties $pk --exact
+evening occupancy above $((evening - 1))?: @parking-north threshold parking.occupied $ev \\
+    --parties $pk --compute parking-north,parking-south --threshold $((evening - 1))
+evening occupancy above $evening?: @parking-south threshold parking.occupied $ev --parties $pk --compute parking-aarhus,parking-south --threshold $evening --json
+@parking-south max parking.occupied --agg max --parties $pk --compute parking-north,parking-aarhus
+trips above 20000: threshold trips --agg count --parties transport,bikeshare --compute bikeshare,transport --threshold 20000
+mean trip duration: mean trips.duration_s --parties transport,bikeshare --exact
+EOF
+run "$ward" --node "$city/transport" run "$tmp/decide.ward" --json
+check "a script of aggregates and decisions exits 0 ($(head -c 300 "$tmp/err"))" [ "$rc" -eq 0 ]
+cp "$tmp/out" "$tmp/decide.json"
+check "decision lines give the command line's JSON fields and the plaintext answers" python3 - "$tmp/decide.json" "$data" "$evening" <<'EOF'
+import csv, json, sys
+from decimal import Decimal
+from fractions import Fraction
+d = json.load(open(sys.argv[1]))
+data, evening = sys.argv[2], int(sys.argv[3])
+r = d["results"]
+assert d["failed"] == 0 and d["not_run"] == 0 and len(r) == 8, d
+assert [x["line"] for x in r] == [2, 3, 4, 5, 7, 8, 9, 10], [x["line"] for x in r]
+assert [x["at"] for x in r] == [None, "parking-north", "parking-north", "parking-north",
+                                "parking-south", "parking-south", None, None], r
+assert [x["op"] for x in r] == ["count", "argmax", "sum", "threshold", "threshold", "max",
+                                "threshold", "mean"], [x["op"] for x in r]
+def rows(*files):
+    for f in files:
+        with open(data + "/" + f, newline="") as fh:
+            yield from csv.DictReader(fh)
+pk = ["parking-aarhus", "parking-north", "parking-south"]
+sums = {n: sum(int(x["occupied"]) for x in rows(n + ".csv")) for n in pk}
+best = min(n for n in sums if sums[n] == max(sums.values()))  # a tie goes to the lowest name
+top = max(int(x["occupied"]) for x in rows(*(n + ".csv" for n in pk)))
+trips = list(rows("transport-trips.csv", "bikeshare-trips.csv"))
+assert evening == sum(int(x["occupied"]) for x in rows(*(n + ".csv" for n in pk))
+                      if 17 <= int(x["ts"][11:13]) <= 19), "awk and python disagree"
+# Aggregate lines: their own fields, none of a decision's.
+for x in (r[0], r[2], r[7]):
+    assert "output" not in x and "compute" not in x and x["exact"] is True, x
+assert r[0]["value"] == len(trips), r[0]
+assert r[2]["value"] == evening, (r[2]["value"], evening)
+dur = [Fraction(Decimal(x["duration_s"])) for x in trips if x["duration_s"] not in ("", "NA")]
+assert abs(Fraction(r[7]["value"]) - sum(dur) / len(dur)) < Fraction(1, 10**6), r[7]
+# Decision lines: what `ward --node X max|argmax|threshold --json` prints.
+for x in (r[1], r[3], r[4], r[5], r[6]):
+    assert "value" not in x and "groups" not in x, x
+    assert x["exact"] is True and x["epsilon"] is None and x["and_gates"] > 0, x
+    assert x["latency_ms"] >= 0 and x["wall_ms"] > 0 and len(x["session"]) == 64, x
+want = [
+    (r[1], best, "sum", "parking", "occupied", None, ["parking-south", "parking-aarhus"]),
+    (r[3], True, "sum", "parking", "occupied", evening - 1, ["parking-north", "parking-south"]),
+    (r[4], False, "sum", "parking", "occupied", evening, ["parking-aarhus", "parking-south"]),
+    (r[5], top, "max", "parking", "occupied", None, ["parking-north", "parking-aarhus"]),
+    (r[6], len(trips) > 20000, "count", "trips", "", 20000, ["bikeshare", "transport"]),
+]
+for x, *w in want:
+    got = [x["output"], x["agg"], x["table"], x["column"], x["threshold"], x["compute"]]
+    assert got == w, (x["label"], got, w)
+    assert x["parties"] == (pk if x["table"] == "parking" else ["bikeshare", "transport"]), x
+assert r[1]["label"] == "busiest car-park operator" and r[5]["label"] == "", r
+assert r[3]["label"] == "evening occupancy above %d?" % (evening - 1), r[3]["label"]
+print("decision script: 8 results equal their plaintext answers")
+EOF
+run "$ward" --node "$city/transport" run "$tmp/decide.ward" --json --parallel 4
+check "the decision script with --parallel 4 exits 0 ($(head -c 300 "$tmp/err"))" [ "$rc" -eq 0 ]
+check "--parallel 4 gives the decision script's sequential answers in script order" python3 - "$tmp/out" "$tmp/decide.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["failed"] == 0 and a["not_run"] == 0 and len(a["results"]) == len(b["results"]) == 8, a
+keys = ("line", "label", "at", "op", "value", "groups", "output", "agg", "threshold", "parties",
+        "compute", "and_gates")
+for x, y in zip(a["results"], b["results"]):
+    assert [x.get(k) for k in keys] == [y.get(k) for k in keys], (x, y)
+    assert x["session"] != y["session"], x
+EOF
+run "$ward" --node "$city/transport" run "$tmp/decide.ward"
+check "the decision script (human) exits 0" [ "$rc" -eq 0 ]
+busiest=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["results"][1]["output"])' "$tmp/decide.json")
+check "human output: the argmax as the command line prints it" \
+    grep -qx "argmax of sum(parking.occupied) = $busiest" "$tmp/out"
+check "human output: both evening thresholds, each side of the total ($evening)" \
+    grep -qx "total of sum(parking.occupied) > $((evening - 1)): yes" "$tmp/out"
+check "human output: ... the other side" grep -qx "total of sum(parking.occupied) > $evening: no" "$tmp/out"
+check "human output: a decision's number, label and line" \
+    grep -qx "== 2\. busiest car-park operator (line 3)" "$tmp/out"
+check "human output: who computed each of the 5 decisions" [ "$(grep -c '^computed by .* (garbler) and .* (evaluator) in a garbled circuit of [0-9]* AND gates; exact (no noise)$' "$tmp/out")" -eq 5 ]
+check "human output: a round trip for each of the 8 lines" [ "$(grep -c '^round trip from this client: ' "$tmp/out")" -eq 8 ]
+check "human output: the closing line" grep -q '^8 computations in .* 8 done, 0 failed$' "$tmp/out"
+run "$ward" --node "$city/parking-north" argmax parking.occupied --agg sum --parties $pk --compute parking-south,parking-aarhus
+check "the command line's argmax names $busiest too" grep -qx "argmax of sum(parking.occupied) = $busiest" "$tmp/out"
+
+# A decision line without --compute stops the whole script before anything
+# runs: parking-north, which would propose every line, records no session.
+run "$ward" --node "$city/parking-north" audit --json
+last=$(python3 -c 'import json, sys; print(max(e["seq"] for e in json.load(open(sys.argv[1]))["entries"]))' "$tmp/out")
+cat >"$tmp/decide-bad.ward" <<EOF
+first: @parking-north count parking --parties $pk --exact
+busiest: @parking-north argmax parking.occupied --agg sum --parties $pk
+@parking-north max parking.occupied --parties $pk --compute parking-south,parking-aarhus
+EOF
+run "$ward" --node "$city/transport" run "$tmp/decide-bad.ward" --parallel 4
+check "a decision line without --compute exits 2" [ "$rc" -eq 2 ]
+check "... naming the file and line, nothing run ($(cat "$tmp/err"))" \
+    grep -qx "ward: error: $tmp/decide-bad.ward:2: usage: ward --node X argmax TABLE.COLUMN .*--compute A,B .*(nothing was run)" "$tmp/err"
+check "... printing nothing" [ ! -s "$tmp/out" ]
+run "$ward" --node "$city/parking-north" audit --since $((last + 1)) --json
+check "... and no line ran (parking-north's audit holds nothing after entry $last)" \
+    python3 -c 'import json, sys; e = json.load(open(sys.argv[1]))["entries"]; assert e == [], e' "$tmp/out"
+printf 'thr: threshold trips --agg count --parties transport,bikeshare --compute transport,bikeshare\n' >"$tmp/decide-bad2.ward"
+run "$ward" --node "$city/transport" run "$tmp/decide-bad2.ward"
+check "a threshold line without --threshold exits 2" [ "$rc" -eq 2 ]
+check "... with the command line's message" \
+    grep -qx "ward: error: $tmp/decide-bad2.ward:1: threshold needs --threshold T (nothing was run)" "$tmp/err"
+
 # ---- down, and up again on the same directory ------------------------------------------------
 pids=""
 for d in "$city"/*/; do pids="$pids $(cat "$d/node.pid")"; done
