@@ -375,8 +375,8 @@ static void test_ledger(void) {
         "DELETE FROM ward_ledger WHERE seq = 3",
         "INSERT INTO ward_ledger VALUES (99, 'cc', 'trips', 'medium', 'rho', 0.5, 1, 1e-6, 999)",
         "UPDATE ward_ledger SET class = 'low' WHERE seq = 1",
-        "DROP TRIGGER ward_audit_no_update; UPDATE ward_audit SET details = "
-        "replace(details, '\"rho\":0.01', '\"rho\":0.001') WHERE kind = 'spend'",
+        ("DROP TRIGGER ward_audit_no_update; UPDATE ward_audit SET details = "
+         "replace(details, '\"rho\":0.01', '\"rho\":0.001') WHERE kind = 'spend'"),
         "DROP TABLE ward_ledger",
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
