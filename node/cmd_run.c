@@ -5,16 +5,19 @@
  *     trips per hour: count trips --group-by hour(ts) --parties all --exact
  *     @environment mean air.no2 --group-by weekday(ts) --parties environment --exact
  *     busiest: argmax parking.occupied --parties all --compute parking-north,parking-south
+ *     model: @parking-north train --table parking --features capacity[0,2000] \
+ *         --label occupied/capacity>0.8 --model logreg --rounds 5 \
+ *         --parties parking-north,parking-south,parking-aarhus
  *
  * A line is [LABEL: ] [@NODE] OP ARGS..., with OP ARGS the words that follow
  * `ward --node X` on the command line: an aggregate (sum, count, mean,
- * histogram) or a decision (max, argmax, threshold). They are parsed, sent
- * and printed by the same functions as there (ctl_cmd.h). The whole script
- * is checked before anything runs; then the lines run in order, and a
- * failing line is reported and skipped unless --stop-on-error is given.
- * With --parallel N, up to N lines run at once (each over its own control
- * connection; the node runs their sessions side by side), and the results
- * are still reported in script order. */
+ * histogram), a decision (max, argmax, threshold) or a training run
+ * (train). They are parsed, sent and printed by the same functions as there
+ * (ctl_cmd.h). The whole script is checked before anything runs; then the
+ * lines run in order, and a failing line is reported and skipped unless
+ * --stop-on-error is given. With --parallel N, up to N lines run at once
+ * (each over its own control connection; the node runs their sessions side
+ * by side), and the results are still reported in script order. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -32,8 +35,8 @@
 #define SCRIPT_MAX_BYTES (1u << 20)
 #define SCRIPT_MAX_WORDS 256
 
-/* The two kinds of line: each has its own request and result types. */
-typedef enum { LINE_AGGREGATE, LINE_DECISION } line_kind;
+/* The three kinds of line: each has its own request and result types. */
+typedef enum { LINE_AGGREGATE, LINE_DECISION, LINE_TRAIN } line_kind;
 
 typedef struct {
     size_t line;                  /* first line of the entry, 1-based */
@@ -46,6 +49,7 @@ typedef struct {
     union {                       /* parsed from the words after the operation */
         ward_ctl_agg_req agg;         /* LINE_AGGREGATE */
         ward_ctl_decide_req decide;   /* LINE_DECISION */
+        ward_ctl_train_req train;     /* LINE_TRAIN */
     } req;
 } entry;
 
@@ -139,13 +143,20 @@ static void entry_free(entry *e) {
     free(e->label);
     free(e->command);
     for (int i = 0; i < e->n_words; i++) free(e->words[i]);
-    if (e->kind == LINE_DECISION) ward_ctl_decide_req_clear(&e->req.decide);
-    else ward_ctl_agg_req_clear(&e->req.agg);
+    switch (e->kind) {
+    case LINE_DECISION: ward_ctl_decide_req_clear(&e->req.decide); break;
+    case LINE_TRAIN: ward_ctl_train_req_clear(&e->req.train); break;
+    default: ward_ctl_agg_req_clear(&e->req.agg); break;
+    }
+}
+
+static int is_train(const char *word) {
+    return strcmp(word, "train") == 0;
 }
 
 /* 1 when word names a computation a script line may hold. */
 static int is_computation(const char *word) {
-    return ward_ctl_is_aggregate(word) || ward_cmd_is_decide(word);
+    return ward_ctl_is_aggregate(word) || ward_cmd_is_decide(word) || is_train(word);
 }
 
 static char *trimmed_dup(const char *s, size_t len) {
@@ -178,7 +189,7 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
     while (*p == ' ' || *p == '\t') p++;
     if (*p == '\0' || *p == '#' || *p == '\r') return 1;
     /* LABEL: the text before the first colon that is followed by blanks and
-     * then a command (an aggregate's or a decision's name, or @NODE), so
+     * then a command (an aggregate's, a decision's or train, or @NODE), so
      * that a label may hold quotes, colons and command words of its own. */
     const char *body = p;
     for (const char *c = p; *c; c++) {
@@ -230,8 +241,8 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
     const char *op = e->words[first];
     if (!is_computation(op)) {
         snprintf(msg, cap,
-                 "'%.64s' is not a joint computation (sum, count, mean, histogram, max, argmax "
-                 "or threshold)",
+                 "'%.64s' is not a joint computation (sum, count, mean, histogram, max, argmax, "
+                 "threshold or train)",
                  op);
         return 2;
     }
@@ -244,6 +255,9 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
     if (ward_cmd_is_decide(op)) {
         e->kind = LINE_DECISION;
         ex = ward_ctl_decide_parse(&e->req.decide, msg, cap, op, na, args);
+    } else if (is_train(op)) {
+        e->kind = LINE_TRAIN;
+        ex = ward_ctl_train_parse(&e->req.train, msg, cap, na, args);
     } else {
         e->kind = LINE_AGGREGATE;
         ex = ward_ctl_agg_parse(&e->req.agg, msg, cap, op, na, args);
@@ -442,6 +456,7 @@ typedef struct {
     union {
         ward_ctl_agg agg;
         ward_ctl_decide decide;
+        ward_ctl_train train;
     } res;
     int done;
 } outcome;
@@ -453,6 +468,11 @@ static int send_entry(outcome *o, const entry *e, const char *sock) {
     if (e->kind == LINE_DECISION)
         return ward_ctl_decide_send(&o->res.decide, o->msg, sizeof o->msg, sock,
                                     (ward_ctl_decide_req *)&e->req.decide);
+    /* A training run waits as long as on the command line (an hour unless
+     * WARD_TIMEOUT_MS is set), not an aggregate's minute. */
+    if (e->kind == LINE_TRAIN)
+        return ward_ctl_train_send(&o->res.train, o->msg, sizeof o->msg, sock,
+                                   (ward_ctl_train_req *)&e->req.train);
     return ward_ctl_agg_send(&o->res.agg, o->msg, sizeof o->msg, sock,
                              (ward_ctl_agg_req *)&e->req.agg);
 }
@@ -464,6 +484,10 @@ static void print_result(FILE *out, int json, const entry *e, const outcome *o) 
         if (json) ward_ctl_decide_print_json_fields(out, &o->res.decide);
         else ward_ctl_decide_print_human(out, &o->res.decide);
         wall_ms = o->res.decide.wall_ms;
+    } else if (e->kind == LINE_TRAIN) {
+        if (json) ward_ctl_train_print_json_fields(out, &o->res.train);
+        else ward_ctl_train_print_human(out, &o->res.train);
+        wall_ms = o->res.train.wall_ms;
     } else {
         if (json) ward_ctl_agg_print_json_fields(out, &o->res.agg);
         else ward_ctl_agg_print_human(out, &o->res.agg);
@@ -479,8 +503,11 @@ static void print_result(FILE *out, int json, const entry *e, const outcome *o) 
 
 /* Safe on an outcome that never ran (zeroed). */
 static void outcome_clear(outcome *o, const entry *e) {
-    if (e->kind == LINE_DECISION) ward_ctl_decide_clear(&o->res.decide);
-    else ward_ctl_agg_clear(&o->res.agg);
+    switch (e->kind) {
+    case LINE_DECISION: ward_ctl_decide_clear(&o->res.decide); break;
+    case LINE_TRAIN: ward_ctl_train_clear(&o->res.train); break;
+    default: ward_ctl_agg_clear(&o->res.agg); break;
+    }
 }
 
 typedef struct {

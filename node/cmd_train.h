@@ -1,5 +1,7 @@
 /* ward --node X train ...: federated training across departments
- * (node/session_fl.c, docs/learning.md "Protocol"). */
+ * (node/session_fl.c, docs/learning.md "Protocol"). Parsing, sending and
+ * printing are ward_ctl_train_* in ctl_cmd.h, which train lines of session
+ * scripts use too. */
 #ifndef WARD_CMD_TRAIN_H
 #define WARD_CMD_TRAIN_H
 

@@ -1,10 +1,12 @@
 /* Control commands as functions that return their result instead of
  * printing it, for the commands that build on them: `ward --node X OP ...`
- * (cmd_ctl.c; max, argmax and threshold in cmd_decide.c), session scripts
- * (`ward --node X run`, cmd_run.c), the demo city's imports (`ward sim up
- * --city`) and `ward bench agg`. A script line thereby means exactly what
- * the same words mean on the command line. Decisions follow the same
- * pattern with ward_ctl_decide_req, ward_ctl_decide_parse and so on.
+ * (cmd_ctl.c; max, argmax and threshold in cmd_decide.c; train in
+ * cmd_train.c), session scripts (`ward --node X run`, cmd_run.c), the demo
+ * city's imports (`ward sim up --city`) and `ward bench agg`. A script line
+ * thereby means exactly what the same words mean on the command line.
+ * Decisions and training follow the same pattern with ward_ctl_decide_req,
+ * ward_ctl_decide_parse, ..., ward_ctl_train_req, ward_ctl_train_parse and
+ * so on.
  *
  *     ward_ctl_agg_req q;
  *     if (ward_ctl_agg_parse(&q, msg, sizeof msg, "sum", argc, argv) == 0) {
@@ -122,6 +124,58 @@ void ward_ctl_decide_print_human(FILE *f, const ward_ctl_decide *d);
 void ward_ctl_decide_print_json_fields(FILE *f, const ward_ctl_decide *d);
 
 void ward_ctl_decide_clear(ward_ctl_decide *d);
+
+/* A parsed training command (federated learning; docs/learning.md
+ * "Protocol"), ready to send. Like ward_ctl_decide_req it points into the
+ * argv it was parsed from, which must outlive it, and into itself: it must
+ * not be moved. */
+typedef struct {
+    Ward__Control__TrainRequest tr;
+    Ward__Control__Parties parties;
+    Ward__Control__Number lr, clip, eps, mu; /* behind --lr, --clip, --epsilon, --prox-mu */
+    char *features[1];                 /* the --features text (points into argv) */
+    char *pbuf;                        /* owned copy of --parties, split in place */
+    char **names;                      /* owned; the --parties names, pointing into pbuf */
+} ward_ctl_train_req;
+
+/* The node's answer to a training run. */
+typedef struct {
+    Ward__Control__Model model;
+    Ward__Control__FlAlgo algo;
+    char *table;                       /* owned copy of --table */
+    Ward__Control__Response *resp;     /* owned; resp->train is the result */
+    double wall_ms;                    /* request sent to answer read, as the client saw it */
+} ward_ctl_train;
+
+/* Parses the words after `train` (--table, --features, ...; no --json) as
+ * `ward --node X train` does, with its checks in its order. Returns 0, 2
+ * for a usage error or 1 when out of memory, with msg holding one line
+ * (without the "ward: error: " prefix). Clear *q with
+ * ward_ctl_train_req_clear in every case. */
+int ward_ctl_train_parse(ward_ctl_train_req *q, char *msg, size_t msg_cap, int argc, char **argv);
+
+/* Frees what ward_ctl_train_parse allocated. Safe on a zeroed request. */
+void ward_ctl_train_req_clear(ward_ctl_train_req *q);
+
+/* Sends the training run and waits for its result: up to an hour, since a
+ * run of many rounds takes far longer than an aggregate, or
+ * ward_ctl_timeout_ms() when WARD_TIMEOUT_MS is set. Returns 0 with *out
+ * filled (clear it with ward_ctl_train_clear), or 1 for a failure or
+ * refusal with msg holding the one-line reason and *out empty. */
+int ward_ctl_train_send(ward_ctl_train *out, char *msg, size_t msg_cap, const char *sock,
+                        ward_ctl_train_req *q);
+
+/* The result as `ward --node X train` prints it for people. */
+void ward_ctl_train_print_human(FILE *f, const ward_ctl_train *t);
+
+/* The result's JSON fields without the enclosing braces (docs/learning.md):
+ * "model": {...}, "rounds", "metrics", "epsilon", "latency_ms", "session",
+ * "model_sha256", "threshold" (the Shamir t), "parties", "finished",
+ * "personalized". */
+void ward_ctl_train_print_json_fields(FILE *f, const ward_ctl_train *t);
+
+/* Safe on a zeroed result. */
+void ward_ctl_train_clear(ward_ctl_train *t);
 
 /* Splits the comma-separated list in buf, in place, into at most cap
  * names (blanks around a name trimmed, empty items skipped). Returns how

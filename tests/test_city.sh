@@ -2,8 +2,9 @@
 # The demo city end to end: ward sim up --city starts the seven departments
 # with their real data; the showcase session script's results must equal the
 # same questions answered in the clear from the CSV files (exactly, up to the
-# decimal scale); the audit log records the sessions with an intact chain;
-# session scripts report their errors by line; ward sim down stops it all.
+# decimal scale); session scripts mix aggregates, decisions and training
+# runs; the audit log records the sessions with an intact chain; session
+# scripts report their errors by line; ward sim down stops it all.
 # Every wait is bounded; whatever was started is stopped on exit.
 # usage: test_city.sh WARD CITY_DATA_DIR
 set -u
@@ -466,6 +467,137 @@ run "$ward" --node "$city/transport" run "$tmp/decide-bad2.ward"
 check "a threshold line without --threshold exits 2" [ "$rc" -eq 2 ]
 check "... with the command line's message" \
     grep -qx "ward: error: $tmp/decide-bad2.ward:1: threshold needs --threshold T (nothing was run)" "$tmp/err"
+
+# ---- session scripts: training next to aggregates -----------------------------------------
+# Train lines take `ward --node X train`'s arguments and print what it prints.
+# A run is not a function of its arguments (each party splits its rows 80/20
+# with a private seed), so the model and its figures differ from run to run:
+# what the split does not decide (the model's shape, the parties, t, the
+# number of validation rows) must equal the command line's; the rest must be
+# in range, and every party must hold the model the line reports.
+tf='sin_hour(ts),cos_hour(ts),weekend(ts),capacity[0,2000]'
+tl='occupied/capacity>0.5'
+cat >"$tmp/train.ward" <<EOF
+# An aggregate and two training runs in one script.
+cars parked: sum parking.occupied --parties $pk --exact
+occupancy model: train --table parking --features '$tf' --label '$tl' --model logreg --parties $pk --rounds 3
+@parking-south train --table parking --features 'capacity[0,2000]' --label '$tl' --model mlp --hidden 4 \\
+    --parties parking-north,parking-south --rounds 2 --personalize 1 --json
+trips: @transport count trips --parties transport,bikeshare --exact
+EOF
+run "$ward" --node "$city/parking-north" run "$tmp/train.ward" --json
+check "a script with train lines exits 0 ($(head -c 300 "$tmp/err"))" [ "$rc" -eq 0 ]
+cp "$tmp/out" "$tmp/train.json"
+run "$ward" --node "$city/parking-north" train --table parking --features "$tf" --label "$tl" \
+    --model logreg --parties $pk --rounds 3 --json
+check "the command line's train exits 0 ($(head -c 300 "$tmp/err"))" [ "$rc" -eq 0 ]
+cp "$tmp/out" "$tmp/train-cli.json"
+check "a train line gives the command line's JSON fields, the aggregates theirs" python3 - "$tmp/train.json" "$tmp/train-cli.json" "$data" <<'EOF'
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+cli = json.load(open(sys.argv[2]))
+r = d["results"]
+assert d["failed"] == 0 and d["not_run"] == 0 and len(r) == 4, d
+assert [x["line"] for x in r] == [2, 3, 4, 6], [x["line"] for x in r]
+assert [x["label"] for x in r] == ["cars parked", "occupancy model", "", "trips"], r
+assert [x["at"] for x in r] == [None, None, "parking-south", "transport"], r
+assert r[1]["command"].startswith("train --table parking --features "), r[1]["command"]
+pk = ["parking-aarhus", "parking-north", "parking-south"]
+occ = 0
+for n in pk:
+    with open(sys.argv[3] + "/" + n + ".csv", newline="") as fh:
+        occ += sum(int(x["occupied"]) for x in csv.DictReader(fh))
+assert r[0]["op"] == "sum" and r[0]["value"] == occ and "model" not in r[0], (r[0], occ)
+assert r[3]["op"] == "count" and r[3]["value"] == 24437, r[3]
+for x in (r[1], r[2]):
+    # The command line's fields, in its order, between the line's own.
+    assert list(x)[:4] == ["label", "line", "command", "at"] and list(x)[-1] == "wall_ms", list(x)
+    assert list(x)[4:-1] == list(cli), (list(x), list(cli))
+    m = x["model"]
+    assert m["sha256"] == x["model_sha256"] and len(x["session"]) == 64, x
+    assert len(m["params"]) == m["nparams"] and len(m["mean"]) == len(m["sd"]), m
+    assert x["epsilon"] is None and x["latency_ms"] >= 0 and x["wall_ms"] > 0, x
+    assert x["finished"] == x["parties"] and x["threshold"] == len(x["parties"]) // 2 + 1, x
+    assert 0 < x["metrics"]["accuracy"] <= 1 and 0 <= x["metrics"]["f1"] <= 1, x["metrics"]
+# The same words on the command line: the same shape, parties and rows.
+a = r[1]
+def same(x):
+    return ({k: x["model"][k] for k in ("kind", "features", "classes", "hidden", "nparams")},
+            x["rounds"], sorted(x["metrics"]), x["metrics"]["validation_rows"], x["epsilon"],
+            x["threshold"], x["parties"], x["finished"], x["personalized"])
+assert same(a) == same(cli), (same(a), same(cli))
+assert a["model"]["kind"] == "logreg" and a["model"]["features"] == 4 and a["rounds"] == 3, a
+assert a["parties"] == pk and a["threshold"] == 2 and a["personalized"] == [], a
+assert a["session"] != cli["session"], "two runs, two sessions"
+b = r[2]
+assert b["model"]["kind"] == "mlp" and b["model"]["hidden"] == 4 and b["rounds"] == 2, b
+assert b["parties"] == ["parking-north", "parking-south"] and b["threshold"] == 2, b
+assert [p["party"] for p in b["personalized"]] == b["parties"], b["personalized"]
+for p in b["personalized"]:
+    for k in ("before", "after"):
+        assert set(p[k]) == {"accuracy", "f1"} and 0 <= p[k]["accuracy"] <= 1, p
+print("train script: accuracy %.4f (command line %.4f), %d validation rows"
+      % (a["metrics"]["accuracy"], cli["metrics"]["accuracy"], a["metrics"]["validation_rows"]))
+EOF
+want=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"][1]; print(r["session"] + " " + r["model_sha256"])' "$tmp/train.json" 2>/dev/null)
+for n in parking-aarhus parking-north parking-south; do
+    got=$("$ward" --node "$city/$n" audit --json 2>/dev/null | python3 -c '
+import json, sys
+s = sys.argv[1]
+e = [x for x in json.load(sys.stdin)["entries"] if x["event"] == "session-done" and x["session"] == s]
+print(s + " " + json.loads(e[-1]["detail"])["model_sha256"] if e else "none")' "${want%% *}")
+    check "$n holds the train line's model ($got vs $want)" [ "$got" = "$want" ]
+done
+# The human form, two lines at a time: each block as the command line prints it.
+run "$ward" --node "$city/parking-north" run "$tmp/train.ward" --parallel 2
+check "the train script (human, --parallel 2) exits 0 ($(head -c 300 "$tmp/err"))" [ "$rc" -eq 0 ]
+cp "$tmp/out" "$tmp/train.txt"
+run "$ward" --node "$city/parking-north" train --table parking --features "$tf" --label "$tl" \
+    --model logreg --parties $pk --rounds 3
+check "the command line's train (human) exits 0" [ "$rc" -eq 0 ]
+check "human output: a train line's block is the command line's, up to the figures" \
+    python3 - "$tmp/train.txt" "$tmp/out" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+cli = open(sys.argv[2]).read()
+blocks = text.split("\n\n")
+assert len(blocks) == 5 and re.search(r"^4 computations in .* 4 done, 0 failed$", blocks[4], re.M), text
+b = blocks[1].splitlines()
+assert b[0] == "== 2. occupancy model (line 3)" and b[1].startswith("   train --table parking "), b
+assert b[-1].startswith("round trip from this client: ") and b[-1].endswith(" ms"), b
+def norm(s):  # the figures of a run: decimals and hashes
+    return re.sub(r"[0-9a-f]{64}", "H", re.sub(r"\d+\.\d+", "N", s))
+assert norm("\n".join(b[2:-1]) + "\n") == norm(cli), (b[2:-1], cli)
+assert b[2] == "trained logreg on parking over 3 rounds (FedAvg)", b
+c = blocks[2].splitlines()
+assert c[0].startswith("== 3. @parking-south train --table parking ") and c[0].endswith(" (line 4)"), c
+assert c[1] == "trained mlp on parking over 2 rounds (FedAvg)", c
+assert any(l.startswith("personalised (") for l in c) and any(l.startswith("  parking-north: accuracy ") for l in c), c
+assert len(re.findall(r"^model sha256 [0-9a-f]{64} \(the same at every party\); exact \(no DP noise\)$", text, re.M)) == 2
+assert len(re.findall(r"^round trip from this client: ", text, re.M)) == 4
+EOF
+# A train line without --label stops the script before anything runs, with
+# the command line's message: parking-north, which would propose the first
+# two lines, records no session.
+run "$ward" --node "$city/parking-north" train --table parking --features "$tf" --model logreg \
+    --parties $pk --rounds 3
+check "the command line's train without --label exits 2" [ "$rc" -eq 2 ]
+cli_msg=$(sed 's/^ward: error: //' "$tmp/err")
+run "$ward" --node "$city/parking-north" audit --json
+last=$(python3 -c 'import json, sys; print(max(e["seq"] for e in json.load(open(sys.argv[1]))["entries"]))' "$tmp/out")
+cat >"$tmp/train-bad.ward" <<EOF
+cars parked: sum parking.occupied --parties $pk --exact
+occupancy model: train --table parking --features '$tf' --model logreg --parties $pk --rounds 3
+@parking-south train --table parking --features '$tf' --label '$tl' --model logreg --parties $pk --rounds 3
+EOF
+run "$ward" --node "$city/parking-north" run "$tmp/train-bad.ward" --parallel 2
+check "a train line without --label exits 2" [ "$rc" -eq 2 ]
+check "... with the file, the line and the command line's message ($(cat "$tmp/err"))" \
+    grep -qxF "ward: error: $tmp/train-bad.ward:2: $cli_msg (nothing was run)" "$tmp/err"
+check "... printing nothing" [ ! -s "$tmp/out" ]
+run "$ward" --node "$city/parking-north" audit --since $((last + 1)) --json
+check "... and no line ran (parking-north's audit holds nothing after entry $last)" \
+    python3 -c 'import json, sys; e = json.load(open(sys.argv[1]))["entries"]; assert e == [], e' "$tmp/out"
 
 # ---- down, and up again on the same directory ------------------------------------------------
 pids=""
