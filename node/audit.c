@@ -240,12 +240,13 @@ int ward_audit_append_relaxed(ward_store *st, uint64_t *seq_out,
     WARD_ARG_CHECK(st != NULL && st->db != NULL);
     if (!sqlite3_get_autocommit(st->db))
         return ward_audit_append(st, seq_out, hash_out, time_ms, kind, session, details);
-    /* The store runs with synchronous=FULL (store.c); only this commit
-     * skips the flush, and FULL is back before anything else commits. */
-    int rc = exec_sql(st, "PRAGMA synchronous = NORMAL");
+    /* A batch of one: the store runs with synchronous=FULL (store.c); only
+     * this commit skips the flush, and FULL is back before anything else
+     * commits. */
+    int rc = ward_audit_batch_begin(st);
     if (rc) return rc;
     rc = ward_audit_append(st, seq_out, hash_out, time_ms, kind, session, details);
-    int rc2 = exec_sql(st, "PRAGMA synchronous = FULL");
+    int rc2 = ward_audit_batch_end(st, rc == WARD_OK);
     return rc ? rc : rc2;
 }
 

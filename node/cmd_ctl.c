@@ -14,8 +14,6 @@
 #include <time.h>
 
 #include "control.pb-c.h"
-#include "cmd_decide.h"
-#include "cmd_train.h"
 #include "ctl_cmd.h"
 #include "ctl_client.h"
 #include "error.h"
@@ -867,29 +865,6 @@ void ward_ctl_agg_print_human(FILE *f, const ward_ctl_agg *a) {
     fprintf(f, "latency: %.1f ms, session %s\n", x->latency_ms, x->session);
 }
 
-static int do_aggregate(const char *sock, int json, const char *op_name, int argc, char **argv) {
-    char msg[1024];
-    ward_ctl_agg_req q;
-    int ex = ward_ctl_agg_parse(&q, msg, sizeof msg, op_name, argc, argv);
-    if (ex == 0) {
-        ward_ctl_agg res;
-        ex = ward_ctl_agg_send(&res, msg, sizeof msg, sock, &q);
-        if (ex == 0) {
-            if (json) {
-                putchar('{');
-                ward_ctl_agg_print_json_fields(stdout, &res);
-                printf("}\n");
-            } else {
-                ward_ctl_agg_print_human(stdout, &res);
-            }
-            ward_ctl_agg_clear(&res);
-        }
-    }
-    ward_ctl_agg_req_clear(&q);
-    if (ex) fprintf(stderr, "ward: error: %s\n", msg);
-    return ex;
-}
-
 /* ---- garbled circuits ------------------------------------------------------------ */
 
 static int do_gc(const char *sock, int json, int argc, char **argv) {
@@ -1031,14 +1006,10 @@ int ward_cmd_ctl(int argc, char **argv) {
         ex = do_audit(sock, json, n, rest);
     } else if (strcmp(cmd, "import") == 0) {
         ex = do_import(sock, json, n, rest);
-    } else if (ward_ctl_is_aggregate(cmd)) {
-        ex = do_aggregate(sock, json, cmd, n, rest);
+    } else if (ward_ctl_is_job(cmd)) {
+        ex = ward_cmd_job(sock, json, cmd, n, rest);
     } else if (strcmp(cmd, "gc") == 0) {
         ex = do_gc(sock, json, n, rest);
-    } else if (ward_cmd_is_decide(cmd)) {
-        ex = ward_cmd_decide(sock, json, cmd, n, rest);
-    } else if (strcmp(cmd, "train") == 0) {
-        ex = ward_cmd_train(sock, json, n, rest);
     } else if (strcmp(cmd, "run") == 0) {
         ex = ward_cmd_run(node, sock, json, n, rest);
     } else {

@@ -229,28 +229,3 @@ void ward_ctl_decide_print_human(FILE *f, const ward_ctl_decide *d) {
             x->and_gates);
     fprintf(f, "latency: %.1f ms, session %s\n", x->latency_ms, x->session);
 }
-
-/* ---- the command ------------------------------------------------------------- */
-
-int ward_cmd_decide(const char *sock, int json, const char *op, int argc, char **argv) {
-    char msg[1024];
-    ward_ctl_decide_req q;
-    int ex = ward_ctl_decide_parse(&q, msg, sizeof msg, op, argc, argv);
-    if (ex == 0) {
-        ward_ctl_decide res;
-        ex = ward_ctl_decide_send(&res, msg, sizeof msg, sock, &q);
-        if (ex == 0) {
-            if (json) {
-                putchar('{');
-                ward_ctl_decide_print_json_fields(stdout, &res);
-                printf("}\n");
-            } else {
-                ward_ctl_decide_print_human(stdout, &res);
-            }
-            ward_ctl_decide_clear(&res);
-        }
-    }
-    ward_ctl_decide_req_clear(&q);
-    if (ex) fprintf(stderr, "ward: error: %s\n", msg);
-    return ex;
-}

@@ -27,16 +27,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cmd_decide.h"
 #include "ctl_client.h"
 #include "ctl_cmd.h"
 #include "error.h"
 
 #define SCRIPT_MAX_BYTES (1u << 20)
 #define SCRIPT_MAX_WORDS 256
-
-/* The three kinds of line: each has its own request and result types. */
-typedef enum { LINE_AGGREGATE, LINE_DECISION, LINE_TRAIN } line_kind;
 
 typedef struct {
     size_t line;                  /* first line of the entry, 1-based */
@@ -45,12 +41,7 @@ typedef struct {
     char at[64];                  /* @NODE, "" for the script's node */
     char *words[SCRIPT_MAX_WORDS];/* owned; [@NODE] OP ARGS... */
     int n_words;
-    line_kind kind;
-    union {                       /* parsed from the words after the operation */
-        ward_ctl_agg_req agg;         /* LINE_AGGREGATE */
-        ward_ctl_decide_req decide;   /* LINE_DECISION */
-        ward_ctl_train_req train;     /* LINE_TRAIN */
-    } req;
+    ward_ctl_job_req req;         /* parsed from the words after the operation */
 } entry;
 
 /* ---- the splitter ------------------------------------------------------- */
@@ -143,21 +134,9 @@ static void entry_free(entry *e) {
     free(e->label);
     free(e->command);
     for (int i = 0; i < e->n_words; i++) free(e->words[i]);
-    switch (e->kind) {
-    case LINE_DECISION: ward_ctl_decide_req_clear(&e->req.decide); break;
-    case LINE_TRAIN: ward_ctl_train_req_clear(&e->req.train); break;
-    default: ward_ctl_agg_req_clear(&e->req.agg); break;
-    }
+    ward_ctl_job_req_clear(&e->req);
 }
 
-static int is_train(const char *word) {
-    return strcmp(word, "train") == 0;
-}
-
-/* 1 when word names a computation a script line may hold. */
-static int is_computation(const char *word) {
-    return ward_ctl_is_aggregate(word) || ward_cmd_is_decide(word) || is_train(word);
-}
 
 static char *trimmed_dup(const char *s, size_t len) {
     while (len > 0 && (*s == ' ' || *s == '\t')) {
@@ -201,7 +180,7 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
         if (*w != '@' && (wl == 0 || wl >= sizeof word)) continue;
         memcpy(word, w, wl < sizeof word ? wl : 0);
         word[wl < sizeof word ? wl : 0] = '\0';
-        if (*w == '@' || is_computation(word)) {
+        if (*w == '@' || ward_ctl_is_job(word)) {
             e->label = trimmed_dup(p, (size_t)(c - p));
             body = c + 1;
             break;
@@ -239,7 +218,7 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
         return 2;
     }
     const char *op = e->words[first];
-    if (!is_computation(op)) {
+    if (!ward_ctl_is_job(op)) {
         snprintf(msg, cap,
                  "'%.64s' is not a joint computation (sum, count, mean, histogram, max, argmax, "
                  "threshold or train)",
@@ -251,18 +230,7 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
     int na = 0;
     for (int i = first + 1; i < e->n_words; i++)
         if (strcmp(e->words[i], "--json") != 0) args[na++] = e->words[i];
-    int ex;
-    if (ward_cmd_is_decide(op)) {
-        e->kind = LINE_DECISION;
-        ex = ward_ctl_decide_parse(&e->req.decide, msg, cap, op, na, args);
-    } else if (is_train(op)) {
-        e->kind = LINE_TRAIN;
-        ex = ward_ctl_train_parse(&e->req.train, msg, cap, na, args);
-    } else {
-        e->kind = LINE_AGGREGATE;
-        ex = ward_ctl_agg_parse(&e->req.agg, msg, cap, op, na, args);
-    }
-    if (ex) return 2;
+    if (ward_ctl_job_parse(&e->req, msg, cap, op, na, args)) return 2;
     /* The words are kept in e->words; the request points into them. */
     return 0;
 }
@@ -453,46 +421,22 @@ static void print_entry_json_head(FILE *out, const entry *e) {
 typedef struct {
     int rc;                       /* 0, or non-zero with msg */
     char msg[1024];
-    union {
-        ward_ctl_agg agg;
-        ward_ctl_decide decide;
-        ward_ctl_train train;
-    } res;
+    ward_ctl_job res;
     int done;
 } outcome;
 
-/* Sends the entry's request to sock (a line's node). */
+/* Sends the entry's request to sock (a line's node). The request is the
+ * entry's own; the worker that runs a line is the only one to touch it. A
+ * training run waits as long as on the command line (an hour unless
+ * WARD_TIMEOUT_MS is set), not an aggregate's minute. */
 static int send_entry(outcome *o, const entry *e, const char *sock) {
-    /* The request is the entry's own; the worker that runs a line is the
-     * only one to touch it. */
-    if (e->kind == LINE_DECISION)
-        return ward_ctl_decide_send(&o->res.decide, o->msg, sizeof o->msg, sock,
-                                    (ward_ctl_decide_req *)&e->req.decide);
-    /* A training run waits as long as on the command line (an hour unless
-     * WARD_TIMEOUT_MS is set), not an aggregate's minute. */
-    if (e->kind == LINE_TRAIN)
-        return ward_ctl_train_send(&o->res.train, o->msg, sizeof o->msg, sock,
-                                   (ward_ctl_train_req *)&e->req.train);
-    return ward_ctl_agg_send(&o->res.agg, o->msg, sizeof o->msg, sock,
-                             (ward_ctl_agg_req *)&e->req.agg);
+    return ward_ctl_job_send(&o->res, o->msg, sizeof o->msg, sock, (ward_ctl_job_req *)&e->req);
 }
 
 /* A successful outcome, printed as the command line prints it. */
-static void print_result(FILE *out, int json, const entry *e, const outcome *o) {
-    double wall_ms;
-    if (e->kind == LINE_DECISION) {
-        if (json) ward_ctl_decide_print_json_fields(out, &o->res.decide);
-        else ward_ctl_decide_print_human(out, &o->res.decide);
-        wall_ms = o->res.decide.wall_ms;
-    } else if (e->kind == LINE_TRAIN) {
-        if (json) ward_ctl_train_print_json_fields(out, &o->res.train);
-        else ward_ctl_train_print_human(out, &o->res.train);
-        wall_ms = o->res.train.wall_ms;
-    } else {
-        if (json) ward_ctl_agg_print_json_fields(out, &o->res.agg);
-        else ward_ctl_agg_print_human(out, &o->res.agg);
-        wall_ms = o->res.agg.wall_ms;
-    }
+static void print_result(FILE *out, int json, const outcome *o) {
+    ward_ctl_job_print(out, json, &o->res);
+    double wall_ms = ward_ctl_job_wall_ms(&o->res);
     if (json) {
         fprintf(out, ", \"wall_ms\": ");
         ward_ctl_json_num(out, wall_ms);
@@ -502,13 +446,7 @@ static void print_result(FILE *out, int json, const entry *e, const outcome *o) 
 }
 
 /* Safe on an outcome that never ran (zeroed). */
-static void outcome_clear(outcome *o, const entry *e) {
-    switch (e->kind) {
-    case LINE_DECISION: ward_ctl_decide_clear(&o->res.decide); break;
-    case LINE_TRAIN: ward_ctl_train_clear(&o->res.train); break;
-    default: ward_ctl_agg_clear(&o->res.agg); break;
-    }
-}
+static void outcome_clear(outcome *o) { ward_ctl_job_clear(&o->res); }
 
 typedef struct {
     entry **items;
@@ -600,7 +538,7 @@ static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n,
             print_entry_json_head(out, e);
             if (o->rc == 0) {
                 fputs(", ", out);
-                print_result(out, 1, e, o);
+                print_result(out, 1, o);
             } else {
                 fprintf(out, ", \"error\": ");
                 ward_ctl_json_str(out, o->msg);
@@ -610,7 +548,7 @@ static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n,
             fprintf(out, "%s== %zu. %s (line %zu)\n", i ? "\n" : "", i + 1, label, e->line);
             if (e->label[0]) fprintf(out, "   %s\n", e->command);
             if (o->rc == 0) {
-                print_result(out, 0, e, o);
+                print_result(out, 0, o);
             } else {
                 fprintf(out, "failed: %s\n", o->msg);
             }
@@ -635,7 +573,7 @@ static void run_items(ward_run_summary *sum, FILE *out, entry **items, size_t n,
         if (stop_on_error && p.stop) break;
     }
     for (size_t k = 0; k < n_th; k++) pthread_join(th[k], NULL);
-    for (size_t i = 0; p.res && i < n; i++) outcome_clear(&p.res[i], items[i]);
+    for (size_t i = 0; p.res && i < n; i++) outcome_clear(&p.res[i]);
     free(p.res);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);

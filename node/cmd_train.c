@@ -9,8 +9,6 @@
  * Parsing, sending and printing are separate functions (ctl_cmd.h), so that
  * a train line of a session script (cmd_run.c) means, and prints, what the
  * same words do on the command line. */
-#include "cmd_train.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,39 +325,4 @@ void ward_ctl_train_print_human(FILE *f, const ward_ctl_train *t) {
                     pm->before[k]->value, pm->after[k]->value);
         fprintf(f, "\n");
     }
-}
-
-/* ---- the command ------------------------------------------------------------- */
-
-int ward_cmd_train(const char *sock, int json, int argc, char **argv) {
-    /* Room for any message in full: a usage message quotes at most one
-     * argument, and the node's reasons are far shorter than this. */
-    size_t cap = 4096;
-    for (int i = 0; i < argc; i++)
-        if (strlen(argv[i]) + 512 > cap) cap = strlen(argv[i]) + 512;
-    char *msg = malloc(cap);
-    if (!msg) {
-        fputs("ward: error: out of memory\n", stderr);
-        return 1;
-    }
-    ward_ctl_train_req q;
-    int ex = ward_ctl_train_parse(&q, msg, cap, argc, argv);
-    if (ex == 0) {
-        ward_ctl_train res;
-        ex = ward_ctl_train_send(&res, msg, cap, sock, &q);
-        if (ex == 0) {
-            if (json) {
-                putchar('{');
-                ward_ctl_train_print_json_fields(stdout, &res);
-                printf("}\n");
-            } else {
-                ward_ctl_train_print_human(stdout, &res);
-            }
-            ward_ctl_train_clear(&res);
-        }
-    }
-    ward_ctl_train_req_clear(&q);
-    if (ex) fprintf(stderr, "ward: error: %s\n", msg);
-    free(msg);
-    return ex;
 }

@@ -177,6 +177,55 @@ void ward_ctl_train_print_json_fields(FILE *f, const ward_ctl_train *t);
 /* Safe on a zeroed result. */
 void ward_ctl_train_clear(ward_ctl_train *t);
 
+/* ---- Joint computations -------------------------------------------------
+ * An aggregate, a decision or a training run behind one interface, for the
+ * command line and the lines of session scripts (node/ctl_job.c). */
+typedef enum {
+    WARD_CTL_JOB_AGGREGATE = 0,        /* sum, count, mean, histogram */
+    WARD_CTL_JOB_DECISION,             /* max, argmax, threshold */
+    WARD_CTL_JOB_TRAIN                 /* train */
+} ward_ctl_job_kind;
+
+typedef struct {
+    ward_ctl_job_kind kind;
+    union {
+        ward_ctl_agg_req agg;
+        ward_ctl_decide_req decide;
+        ward_ctl_train_req train;
+    } u;
+} ward_ctl_job_req;
+
+typedef struct {
+    ward_ctl_job_kind kind;
+    union {
+        ward_ctl_agg agg;
+        ward_ctl_decide decide;
+        ward_ctl_train train;
+    } u;
+} ward_ctl_job;
+
+/* 1 when word names a joint computation of one of the three kinds. */
+int ward_ctl_is_job(const char *word);
+
+/* The kind's parse, send, print and clear (above), chosen by op for the
+ * request and by the request for the result. A zeroed request or result
+ * may be cleared. ward_ctl_job_print writes the JSON fields (json != 0)
+ * or the human form. */
+int ward_ctl_job_parse(ward_ctl_job_req *q, char *msg, size_t msg_cap, const char *op, int argc,
+                       char **argv);
+void ward_ctl_job_req_clear(ward_ctl_job_req *q);
+int ward_ctl_job_send(ward_ctl_job *out, char *msg, size_t msg_cap, const char *sock,
+                      ward_ctl_job_req *q);
+void ward_ctl_job_print(FILE *f, int json, const ward_ctl_job *r);
+double ward_ctl_job_wall_ms(const ward_ctl_job *r);
+void ward_ctl_job_clear(ward_ctl_job *r);
+
+/* `ward --node X OP ARGS...` for a joint computation: argv holds the words
+ * after OP, --json already taken out. Prints the result (one JSON object
+ * with json) or one `ward: error: ...` line. Returns the exit status (0, 1
+ * for a failure or refusal, 2 for a usage error). */
+int ward_cmd_job(const char *sock, int json, const char *op, int argc, char **argv);
+
 /* Splits the comma-separated list in buf, in place, into at most cap
  * names (blanks around a name trimmed, empty items skipped). Returns how
  * many, or cap + 1 when there are more. */
