@@ -73,6 +73,13 @@ static const char *op_name(ward_dp_rel_op op) {
     return "?";
 }
 
+/* The overall ceiling: the mean of the queries' (eval_utility.h). */
+static double mean_ceiling(const ward_eval_result *res, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += res[i].ceiling;
+    return n ? s / (double)n : 0;
+}
+
 static void print_eps(double e) {
     if (isinf(e)) printf("null");
     else printf("%.6g", e);
@@ -216,14 +223,16 @@ int ward_cmd_eval(int argc, char **argv) {
         return 1;
     }
     ward_eval_result res[WARD_EVAL_MAX_QUERIES], cres[WARD_EVAL_MAX_QUERIES];
-    double util = 0, top = 0, cu[MAX_CURVE], ct[MAX_CURVE];
+    double util = 0, top = 0, ceil = 0, cu[MAX_CURVE], ct[MAX_CURVE], cc[MAX_CURVE];
     double cq[MAX_CURVE][WARD_EVAL_MAX_QUERIES];
     rc = ward_eval_run(ev, res, &util, &top, msg, sizeof msg, &prm);
+    if (rc == WARD_OK) ceil = mean_ceiling(res, nq);
     for (size_t k = 0; rc == WARD_OK && k < ncurve; k++) {
         ward_eval_params cp = prm;
         cp.epsilon_total = curve_eps[k];
         rc = ward_eval_run(ev, cres, &cu[k], &ct[k], msg, sizeof msg, &cp);
         for (size_t i = 0; rc == WARD_OK && i < nq; i++) cq[k][i] = cres[i].utility;
+        if (rc == WARD_OK) cc[k] = mean_ceiling(cres, nq);
     }
     ward_eval_close(ev);
     remove_tree(tmp);
@@ -245,19 +254,22 @@ int ward_cmd_eval(int argc, char **argv) {
                    "\"group_by\": \"%s\", \"parties\": \"%s\", \"groups\": %zu, "
                    "\"groups_with_rows\": %zu, \"refused\": %s, \"epsilon\": %.6g, "
                    "\"delta\": %.6g, \"noise_sd\": %.6g, \"utility\": %.6f, \"utility_sd\": %.6f, "
-                   "\"top5\": %.6f}",
+                   "\"top5\": %.6f, \"ceiling_epsilon\": ",
                    i ? ", " : "", r->q->name, r->q->table, op_name(r->q->op), r->q->column,
                    r->q->group_by, r->parties, r->groups, r->groups_with_rows,
                    r->refused ? "true" : "false", r->epsilon, r->delta, r->noise_sd, r->utility,
                    r->utility_sd, r->top5);
+            print_eps(r->ceiling_epsilon);
+            printf(", \"ceiling\": %.6f}", r->ceiling);
         }
-        printf("], \"utility\": %.6f, \"top5\": %.6f, \"anchor\": {\"paper\": %.3f, "
-               "\"goal\": %.2f}", util, top, PAPER_UTILITY, GOAL_UTILITY);
+        printf("], \"utility\": %.6f, \"top5\": %.6f, \"ceiling\": %.6f, \"anchor\": "
+               "{\"paper\": %.3f, \"goal\": %.2f}", util, top, ceil, PAPER_UTILITY, GOAL_UTILITY);
         if (ncurve) {
             printf(", \"curve\": [");
             for (size_t k = 0; k < ncurve; k++) {
                 printf("%s{\"epsilon_total\": %.6g, \"utility\": %.6f, \"top5\": %.6f, "
-                       "\"queries\": {", k ? ", " : "", curve_eps[k], cu[k], ct[k]);
+                       "\"ceiling\": %.6f, \"queries\": {", k ? ", " : "", curve_eps[k], cu[k],
+                       ct[k], cc[k]);
                 for (size_t i = 0; i < nq; i++)
                     printf("%s\"%s\": %.6f", i ? ", " : "", qs[i].name, cq[k][i]);
                 printf("}}");
@@ -274,27 +286,31 @@ int ward_cmd_eval(int argc, char **argv) {
         printf("demo city (%s), department budget epsilon %g (delta %g) split by class, "
                "%s, %u trials, seed %" PRIu64 "\n",
                data_dir, prm.epsilon_total, prm.delta_total, split, prm.trials, prm.seed);
-    printf("%-18s %-6s %-40s %6s %8s %9s %8s %6s\n", "QUERY", "OP", "PARTIES", "GROUPS",
-           "EPSILON", "NOISE SD", "UTILITY", "TOP-5");
+    printf("%-18s %-6s %-40s %6s %8s %9s %8s %6s %8s\n", "QUERY", "OP", "PARTIES", "GROUPS",
+           "EPSILON", "NOISE SD", "UTILITY", "TOP-5", "CEILING");
     for (size_t i = 0; i < nq; i++) {
         const ward_eval_result *r = &res[i];
         if (r->refused) {
-            printf("%-18s %-6s %-40s %6zu  refused: the budget cannot pay (utility 0)\n",
-                   r->q->name, op_name(r->q->op), r->parties, r->groups);
+            printf("%-18s %-6s %-40s %6zu  refused: the budget cannot pay (utility 0) %7.2f%%\n",
+                   r->q->name, op_name(r->q->op), r->parties, r->groups, 100 * r->ceiling);
             continue;
         }
-        printf("%-18s %-6s %-40s %6zu %8.3f %9.3g %7.2f%% %5.0f%%\n", r->q->name,
+        printf("%-18s %-6s %-40s %6zu %8.3f %9.3g %7.2f%% %5.0f%% %7.2f%%\n", r->q->name,
                op_name(r->q->op), r->parties, r->groups, r->epsilon, r->noise_sd,
-               100 * r->utility, 100 * r->top5);
+               100 * r->utility, 100 * r->top5, 100 * r->ceiling);
     }
-    printf("%-18s %-6s %-40s %6s %8s %9s %7.2f%% %5.0f%%\n", "overall", "", "", "", "", "",
-           100 * util, 100 * top);
+    printf("%-18s %-6s %-40s %6s %8s %9s %7.2f%% %5.0f%% %7.2f%%\n", "overall", "", "", "", "", "",
+           100 * util, 100 * top, 100 * ceil);
     printf("anchors: the paper's system kept 94.7%% of non-private accuracy at epsilon 2.1; "
            "goal 97%%\n");
+    if (!isinf(prm.epsilon_total))
+        printf("ceiling: the best utility of each query if it alone spent its class's whole "
+               "epsilon (docs/privacy.md)\n");
     if (ncurve) {
-        printf("\n%-14s %8s %6s\n", "EPSILON TOTAL", "UTILITY", "TOP-5");
+        printf("\n%-14s %8s %6s %8s\n", "EPSILON TOTAL", "UTILITY", "TOP-5", "CEILING");
         for (size_t k = 0; k < ncurve; k++)
-            printf("%-14g %7.2f%% %5.0f%%\n", curve_eps[k], 100 * cu[k], 100 * ct[k]);
+            printf("%-14g %7.2f%% %5.0f%% %7.2f%%\n", curve_eps[k], 100 * cu[k], 100 * ct[k],
+                   100 * cc[k]);
     }
     return 0;
 }

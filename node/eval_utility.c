@@ -80,6 +80,7 @@ typedef struct {
     int64_t *local;                  /* n x len: each party's clamped vector (secret) */
     size_t len;                      /* ward_dp_plan_len */
     double *truth;                   /* groups: the exact answer (NAN: no rows, for a mean) */
+    int64_t *rows;                   /* groups: the exact number of rows */
     size_t with_rows;
 } prepared;
 
@@ -262,11 +263,12 @@ static int prepare(ward_eval *ev, prepared *p, char *msg, size_t cap, const ward
     tmp.groups = p->groups;
     p->len = ward_dp_plan_len(&tmp);
     p->truth = calloc(p->groups, sizeof *p->truth);
+    p->rows = calloc(p->groups, sizeof *p->rows);
     p->local = calloc((size_t)p->n * p->len, sizeof *p->local);
     double *tsum = calloc(p->groups, sizeof *tsum);
     int64_t *tcount = calloc(p->groups, sizeof *tcount);
     ward_agg_local *loc = malloc(sizeof *loc);
-    if (!p->truth || !p->local || !tsum || !tcount || !loc) rc = WARD_ENOMEM;
+    if (!p->truth || !p->rows || !p->local || !tsum || !tcount || !loc) rc = WARD_ENOMEM;
     for (unsigned k = 0; rc == WARD_OK && k < p->n; k++) {
         dept *d = &ev->depts[p->party[k]];
         /* The exact answer: nothing clamped, at the column's own scale. */
@@ -300,6 +302,7 @@ static int prepare(ward_eval *ev, prepared *p, char *msg, size_t cap, const ward
             fail(msg, cap, "query %s at %s: %s", q->name, d->name, ward_store_errmsg(&d->st));
     }
     for (size_t g = 0; rc == WARD_OK && g < p->groups; g++) {
+        p->rows[g] = tcount[g];
         if (q->op == WARD_DP_REL_MEAN) {
             p->truth[g] = tcount[g] > 0 ? tsum[g] / (double)tcount[g] : NAN;
             p->with_rows += tcount[g] > 0;
@@ -347,6 +350,7 @@ void ward_eval_close(ward_eval *ev) {
         if (p->local) sodium_memzero(p->local, (size_t)p->n * p->len * sizeof *p->local);
         free(p->local);
         free(p->truth);
+        free(p->rows);
         free(p->labels);
     }
     free(ev);
@@ -452,6 +456,47 @@ static void score(double *utility, double *top, const prepared *p, const double 
     free(noisy_ok);
 }
 
+/* E|max(0, c + Z) - c| for Z two-sided geometric, P(z) proportional to
+ * a^|z|: E|Z| = 2a / (1 - a^2) less what raising negative answers to 0
+ * saves, a^(c+1) / (1 - a^2). */
+static double count_error(double c, double a) {
+    return a * (2 - pow(a, c)) / (1 - a * a);
+}
+
+/* E|clamp(m + Y, lo, hi) - m| for Y Laplace of scale b, lo <= m <= hi. */
+static double clamped_laplace_error(double m, double b, double lo, double hi) {
+    double up = hi - m > 0 ? hi - m : 0, down = m - lo > 0 ? m - lo : 0;
+    return b / 2 * (-expm1(-up / b)) + b / 2 * (-expm1(-down / b));
+}
+
+/* The ceiling of one query at epsilon eps (eval_utility.h). */
+static double ceiling_of(const prepared *p, double eps) {
+    if (isinf(eps)) return 1;
+    double err = 0, l1 = 0, div = pow10u(p->scale);
+    double lo = (double)p->lower / div, hi = (double)p->upper / div;
+    for (size_t g = 0; g < p->groups; g++) {
+        double t = p->truth[g];
+        if (isnan(t)) continue;
+        l1 += fabs(t);
+        switch (p->q->op) {
+        case WARD_DP_REL_MEAN: {
+            double b = (hi - lo) / 2 / (eps * (double)p->rows[g]);
+            double m = t < lo ? lo : t > hi ? hi : t;
+            err += fabs(m - t) + clamped_laplace_error(m, b, lo, hi);
+            break;
+        }
+        case WARD_DP_REL_SUM:
+            err += (-lo > hi ? -lo : hi) / eps;
+            break;
+        default:
+            err += count_error(t, exp(-eps));
+            break;
+        }
+    }
+    double u = l1 > 0 ? 1 - err / l1 : 1;
+    return u > 0 ? u : 0;
+}
+
 int ward_eval_run(ward_eval *ev, ward_eval_result *res, double *utility, double *top5,
                   char *msg, size_t msg_cap, const ward_eval_params *prm) {
     WARD_ARG_CHECK(ev != NULL && res != NULL && utility != NULL && top5 != NULL && prm != NULL);
@@ -493,6 +538,8 @@ int ward_eval_run(ward_eval *ev, ward_eval_result *res, double *utility, double 
         r->n_parties = p->n;
         r->groups = p->groups;
         r->groups_with_rows = p->with_rows;
+        r->ceiling_epsilon = exact ? INFINITY : eps_c[p->cls];
+        r->ceiling = ceiling_of(p, r->ceiling_epsilon);
         size_t off = 0;
         for (unsigned k = 0; k < p->n; k++)
             off += (size_t)snprintf(r->parties + off, sizeof r->parties - off, "%s%s", k ? "," : "",

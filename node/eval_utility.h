@@ -22,6 +22,21 @@
  * group whose private mean is absent counts its whole true value as
  * error), and the share of the true top-5 groups that are in the private
  * top 5. Overall: the mean over the queries.
+ *
+ * The ceiling of a query (docs/privacy.md, "How far utility can go"): the
+ * utility of the best release of its form if this one query alone spent
+ * the whole class budget of its departments (pure epsilon, delta unused),
+ * computed exactly rather than sampled: a count per group with two-sided
+ * geometric noise (the optimal epsilon-DP count, Ghosh, Roughgarden and
+ * Sundararajan 2009) and negative answers raised to 0; a mean per group
+ * from its exact row count (free) and a sum centred on the middle of the
+ * declared bounds, so sensitivity (upper - lower) / 2, with Laplace noise,
+ * clamped to the bounds; a sum with Laplace noise at max(|lower|, upper).
+ * No query of the set can do better at its class budget whatever the
+ * allocator, split or noise distribution (up to epsilon / (2 sinh(epsilon
+ * / 2)), at least 0.95 here, for the L1-optimal staircase noise), unless
+ * the release is tuned to this data and so worse on other data its
+ * policy admits.
  */
 #ifndef WARD_EVAL_UTILITY_H
 #define WARD_EVAL_UTILITY_H
@@ -72,6 +87,8 @@ typedef struct {
     double noise_sd;          /* total noise sd of a value (count_sd for counts) */
     double utility, utility_sd; /* mean over trials and its standard deviation */
     double top5;              /* mean share of the true top 5 kept */
+    double ceiling_epsilon;   /* the class's whole epsilon (INFINITY when exact) */
+    double ceiling;           /* the best utility of this query at ceiling_epsilon (below) */
 } ward_eval_result;
 
 typedef struct ward_eval ward_eval;

@@ -76,10 +76,59 @@ assert c[1]["utility"] > c[0]["utility"] + 0.3, c
 assert c[1]["queries"]["taxi_weekday_hour"] == c[1]["utility"]
 ' "$tmp/out"
 
+# The ceiling (eval_utility.h): at or above what the release reached, 1
+# when exact, growing with epsilon, and the same figure as an independent
+# computation from the CSVs (the taxi counts per weekday and hour with
+# geometric noise at the medium class's whole 1.05; the NO2 means per
+# weekday and hour from exact counts and a centred sum with Laplace noise
+# at the low class's 0.42, bounds [0, 500]).
+run "$ward" eval utility --trials 2 --queries taxi_weekday_hour,no2_weekday_hour --curve 0.5,4,64 --json --data "$city"
+check "ceiling run exits 0" [ "$rc" -eq 0 ]
+check "ceiling: above the utility, growing with epsilon, as computed from the CSVs" python3 -c '
+import csv, json, math, sys, collections, datetime
+o = json.load(open(sys.argv[1]))
+qs = {x["name"]: x for x in o["queries"]}
+for x in qs.values():
+    assert x["utility"] <= x["ceiling"] <= 1, x
+c = o["curve"]
+assert c[0]["ceiling"] < c[1]["ceiling"] < c[2]["ceiling"] <= 1, c
+for k in c:
+    assert k["utility"] <= k["ceiling"], k
+assert abs(o["ceiling"] - (qs["taxi_weekday_hour"]["ceiling"] + qs["no2_weekday_hour"]["ceiling"]) / 2) < 1e-5
+def ts(s): return datetime.datetime.strptime(s[:19], "%Y-%m-%d %H:%M:%S")
+city = sys.argv[2]
+n = collections.Counter()
+for r in csv.DictReader(open(city + "/transport-trips.csv")):
+    t = ts(r["ts"]); n[(t.weekday(), t.hour)] += 1
+eps = 1.05; a = math.exp(-eps)
+err = sum(a * (2 - a ** n[(w, h)]) / (1 - a * a) for w in range(7) for h in range(24))
+want = 1 - err / sum(n.values())
+x = qs["taxi_weekday_hour"]
+assert x["ceiling_epsilon"] == eps and abs(x["ceiling"] - want) < 1e-6, (x, want)
+vals = collections.defaultdict(list)
+for r in csv.DictReader(open(city + "/environment-air.csv")):
+    if r["no2"] not in ("", "NA"):
+        t = ts(r["ts"]); vals[(t.weekday(), t.hour)].append(float(r["no2"]))
+eps = 0.42; err = l1 = 0
+for v in vals.values():
+    m = sum(v) / len(v); b = 250 / (eps * len(v)); l1 += m
+    err += b / 2 * (1 - math.exp(-(500 - m) / b)) + b / 2 * (1 - math.exp(-m / b))
+want = 1 - err / l1
+x = qs["no2_weekday_hour"]
+assert abs(x["ceiling_epsilon"] - eps) < 1e-12 and abs(x["ceiling"] - want) < 1e-6, (x, want)
+' "$tmp/out" "$city"
+run "$ward" eval utility --exact --json --queries no2_weekday_hour --data "$city"
+check "exact: ceiling 1" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ceiling"] == 1 and o["queries"][0]["ceiling"] == 1 and o["queries"][0]["ceiling_epsilon"] is None, o
+' "$tmp/out"
+
 # Human output names the anchors.
 run "$ward" eval utility --trials 1 --queries trips_hour --data "$city"
 check "human output exits 0" [ "$rc" -eq 0 ]
 check "human output: overall line and anchors" sh -c 'grep -q "^overall" "$1" && grep -q "94.7%" "$1" && grep -q "97%" "$1"' _ "$tmp/out"
+check "human output: the ceiling column and its legend" sh -c 'grep -q "CEILING" "$1" && grep -q "^ceiling: " "$1"' _ "$tmp/out"
 
 # Usage errors exit 2; a missing city exits 1.
 run "$ward" eval utility --trials 0

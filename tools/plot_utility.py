@@ -8,7 +8,8 @@ usage: ward eval utility --json --curve 0.25,0.5,1,2.1,4,8 | tools/plot_utility.
        tools/plot_utility.py OUT.png RESULT.json
 
 The x axis is epsilon on a log scale, the y axis utility in per cent; the
-thick line is the overall utility, thin lines each query's, with the
+thick line is the overall utility, the thick grey dashed one its ceiling
+(the best any release of the same form could do), thin lines each query's, with the
 paper's 94.7% and the goal 97% as dashed lines and the default budget 2.1
 marked."""
 import json
@@ -245,6 +246,12 @@ def plot(result, path):
             cv.line(a[0], a[1], b[0], b[1], rgb)
         for p in pts:
             cv.rect(p[0] - 1, p[1] - 1, p[0] + 1, p[1] + 1, rgb)
+    # the overall ceiling (eval_utility.h), thick grey, dashed
+    has_ceiling = all("ceiling" in c for c in curve)
+    if has_ceiling:
+        pts = [(X(c["epsilon_total"]), Y(c["ceiling"])) for c in curve]
+        for a, b in zip(pts, pts[1:]):
+            cv.line(a[0], a[1], b[0], b[1], (110, 110, 110), width=3, dash=5)
     # overall, thick black
     pts = [(X(c["epsilon_total"]), Y(c["utility"])) for c in curve]
     for a, b in zip(pts, pts[1:]):
@@ -256,6 +263,10 @@ def plot(result, path):
     cv.rect(lx, ly + 2, lx + 14, ly + 4, (0, 0, 0))
     cv.text(lx + 20, ly, "OVERALL", dark)
     ly += 14
+    if has_ceiling:
+        cv.line(lx, ly + 3, lx + 14, ly + 3, (110, 110, 110), width=3, dash=5)
+        cv.text(lx + 20, ly, "CEILING", dark)
+        ly += 14
     cv.line(lx, ly + 3, lx + 14, ly + 3, (0, 150, 0), dash=3)
     cv.text(lx + 20, ly, "GOAL 97%", dark)
     ly += 14
