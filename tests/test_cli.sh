@@ -33,6 +33,26 @@ check "unknown command: one 'ward: error:' line" grep -q '^ward: error: ' "$tmp/
 run "$ward"
 check "no command exits 2" [ "$rc" -eq 2 ]
 
+# --help after a command: that command's usage on stdout, exit 0, nothing
+# run; the whole list for `ward help`; an unknown command stays an error.
+run "$ward" help
+check "help exits 0" [ "$rc" -eq 0 ]
+check "help lists every command" sh -c 'grep -q "^  keygen" "$1" && grep -q "^  eval utility" "$1" && grep -q "^  --node X train" "$1"' _ "$tmp/out"
+run "$ward" eval utility --help
+check "eval utility --help exits 0" [ "$rc" -eq 0 ]
+check "eval utility --help: its usage only" sh -c 'grep -q "^  eval utility" "$1" && ! grep -q "keygen" "$1" && [ ! -s "$2" ]' _ "$tmp/out" "$tmp/err"
+run "$ward" --node "$tmp/no-such-node" mean --help
+check "--node X mean --help exits 0 without a node" [ "$rc" -eq 0 ]
+check "--node X mean --help: the aggregate usage" sh -c 'grep -q "sum|count|mean|histogram" "$1" && grep -q -- "--parties" "$1" && ! grep -q "train" "$1"' _ "$tmp/out"
+run "$ward" --node "$tmp/no-such-node" -h
+check "--node X -h: every node command" sh -c '[ "$2" -eq 0 ] && grep -q "ldp-estimate" "$1" && grep -q "gc --peer" "$1"' _ "$tmp/out" "$rc"
+run "$ward" keygen --out "$tmp/help-keys" --help
+check "keygen --help writes no key" sh -c '[ "$2" -eq 0 ] && [ ! -e "$1" ]' _ "$tmp/help-keys" "$rc"
+run "$ward" no-such-command --help
+check "unknown command --help exits 2" [ "$rc" -eq 2 ]
+run "$ward" sim run --help
+check "sim run --help keeps its own text" sh -c '[ "$2" -eq 0 ] && grep -q "^usage: ward sim run" "$1"' _ "$tmp/out" "$rc"
+
 mkdir "$tmp/keys"
 run "$ward" keygen --out "$tmp/keys"
 check "keygen exits 0" [ "$rc" -eq 0 ]
