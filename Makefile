@@ -13,7 +13,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 MESON_OPTS ?=
 BENCHES = field noise dp gc ot gc2pc sim agg fl
-FUZZERS = noise_read envelope frame circuit csv roster where conf ot scenario ldp_report group_key
+FUZZERS = noise_read envelope frame circuit csv roster where conf ot scenario ldp_report group_key policy json script peer
 SOAK_SEEDS ?= 10000
 WARD = $(BUILD)/ward
 

@@ -281,6 +281,8 @@ static int start_core(ward_sim *sim, size_t i) {
     cc.session_timeout_ms = sim->cfg.session_timeout_ms;
     if (sim->cfg.test_fault && i == sim->cfg.test_fault_node) cc.test_fault = sim->cfg.test_fault;
     cc.test_noise_hook = sim->cfg.noise_hook;
+    cc.test_rx_hook = sim->cfg.rx_hook;
+    cc.test_rx_ctx = sim->cfg.rx_ctx;
     cc.test_noise_ctx = sim->cfg.noise_ctx;
     int rc = ward_core_new(&n->core, &sim->actions, &cc, &n->rng, local_ms(n, sim->now));
     if (rc != WARD_OK) {
@@ -783,4 +785,14 @@ void ward_sim_get_stats(const ward_sim *sim, ward_sim_stats *st) { *st = sim->st
 void ward_sim_digest(const ward_sim *sim, uint8_t out[32]) {
     crypto_hash_sha256_state copy = sim->trace;
     crypto_hash_sha256_final(&copy, out);
+}
+
+int ward_sim_test_deliver(ward_sim *sim, size_t node, const char *peer, const uint8_t *msg,
+                          size_t len) {
+    if (!sim || node >= sim->n_nodes || !sim->nodes[node].core || sim->nodes[node].stalled)
+        return WARD_ESTATE;
+    sim_node *n = &sim->nodes[node];
+    int rc = ward_core_test_deliver(n->core, &sim->actions, peer, msg, len, local_ms(n, sim->now));
+    run_actions(sim, (uint32_t)node);
+    return rc;
 }

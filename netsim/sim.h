@@ -84,6 +84,9 @@ typedef struct {
      * the noise each node draws for a private session. */
     void (*noise_hook)(void *ctx, const uint8_t session_id[32], const int64_t *noise, size_t len);
     void *noise_ctx;
+    /* Given to every node as ward_core_config.test_rx_hook (NULL: none). */
+    void (*rx_hook)(void *ctx, const char *self, const char *peer, const uint8_t *msg, size_t len);
+    void *rx_ctx;
 } ward_sim_config;
 
 typedef enum {
@@ -198,6 +201,13 @@ int ward_sim_node_stats(const ward_sim *sim, size_t node, ward_core_stats *st);
 uint64_t ward_sim_local_ms(const ward_sim *sim, size_t node);
 const char *ward_sim_node_name(const ward_sim *sim, size_t node);
 void ward_sim_get_stats(const ward_sim *sim, ward_sim_stats *st);
+
+/* Tests only: node `node` handles msg, a decrypted wire Message, as if
+ * roster node `peer` had sent it over their open channel
+ * (ward_core_test_deliver), and its actions run. Returns 0, WARD_ESTATE
+ * (node down) or WARD_ENOTFOUND (no open channel). */
+int ward_sim_test_deliver(ward_sim *sim, size_t node, const char *peer, const uint8_t *msg,
+                          size_t len);
 
 /* SHA-256 over every event delivered and action taken so far, in order. */
 void ward_sim_digest(const ward_sim *sim, uint8_t out[32]);

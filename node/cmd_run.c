@@ -235,46 +235,26 @@ static int parse_line(entry *e, char *msg, size_t cap, const char *text) {
     return 0;
 }
 
-/* Reads the script and parses every line. Returns 0 with *items set, or an
- * exit status after printing the error. */
-static int parse_script(entry ***items, size_t *n_items, const char *path) {
+/* Parses a script's text (NUL-ended, no NUL inside) into entries. Returns
+ * 0 with *items set; 1 when out of memory; 2 for a usage error: *bad lines
+ * were wrong, the first of them *bad_line with msg saying why (no entry is
+ * kept), or (*bad = 0) the text holds no computation. */
+static int parse_text(entry ***items, size_t *n_items, size_t *bad_line, size_t *bad_out,
+                      char *first_msg, size_t msg_cap, const char *text) {
     *items = NULL;
     *n_items = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "ward: error: cannot read %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    char *text = malloc(SCRIPT_MAX_BYTES + 1);
-    size_t len = text ? fread(text, 1, SCRIPT_MAX_BYTES + 1, f) : 0;
-    int rerr = ferror(f);
-    fclose(f);
-    if (!text || rerr) {
-        free(text);
-        fprintf(stderr, "ward: error: cannot read %s\n", path);
-        return 1;
-    }
-    if (len > SCRIPT_MAX_BYTES) {
-        free(text);
-        fprintf(stderr, "ward: error: %s is larger than %u bytes\n", path, SCRIPT_MAX_BYTES);
-        return 2;
-    }
-    text[len] = '\0';
-    if (memchr(text, '\0', len)) {
-        free(text);
-        fprintf(stderr, "ward: error: %s is not a text file\n", path);
-        return 2;
-    }
-    size_t cap = 16, n = 0, bad = 0, first_bad_line = 0;
+    *bad_line = 0;
+    *bad_out = 0;
+    first_msg[0] = '\0';
+    size_t cap = 16, n = 0, bad = 0;
     entry **v = calloc(cap, sizeof *v);
-    char first_msg[700] = "";
     size_t line_no = 0;
-    char *save = text;
+    const char *save = text;
     int ex = v ? 0 : 1;
     while (!ex && save && *save) {
         /* One logical line: a backslash at the very end joins the next. */
         size_t start_line = line_no + 1;
-        char *nl;
+        const char *nl;
         char *logical = NULL;
         size_t ll = 0;
         for (;;) {
@@ -327,40 +307,82 @@ static int parse_script(entry ***items, size_t *n_items, const char *path) {
         } else {
             if (r == 2) {
                 if (bad++ == 0) {
-                    first_bad_line = start_line;
-                    snprintf(first_msg, sizeof first_msg, "%s", msg);
+                    *bad_line = start_line;
+                    snprintf(first_msg, msg_cap, "%s", msg);
                 }
             }
             entry_free(e);
             free(e);
         }
     }
-    free(text);
-    if (ex) {
+    if (ex || bad || n == 0) {
         for (size_t i = 0; i < n; i++) entry_free(v[i]), free(v[i]);
         free(v);
-        fprintf(stderr, "ward: error: out of memory reading %s\n", path);
-        return 1;
-    }
-    if (bad) {
-        for (size_t i = 0; i < n; i++) entry_free(v[i]), free(v[i]);
-        free(v);
-        if (bad == 1)
-            fprintf(stderr, "ward: error: %s:%zu: %s (nothing was run)\n", path, first_bad_line,
-                    first_msg);
-        else
-            fprintf(stderr, "ward: error: %s:%zu: %s (and %zu more errors; nothing was run)\n",
-                    path, first_bad_line, first_msg, bad - 1);
-        return 2;
-    }
-    if (n == 0) {
-        free(v);
-        fprintf(stderr, "ward: error: %s holds no computation\n", path);
-        return 2;
+        *bad_out = bad;
+        return ex ? 1 : 2;
     }
     *items = v;
     *n_items = n;
     return 0;
+}
+
+int ward_run_check_text(char *msg, size_t msg_cap, const char *text) {
+    entry **v;
+    size_t n, bad_line, bad;
+    int rc = parse_text(&v, &n, &bad_line, &bad, msg, msg_cap, text);
+    if (rc == 2 && bad == 0) snprintf(msg, msg_cap, "the script holds no computation");
+    for (size_t i = 0; i < n; i++) entry_free(v[i]), free(v[i]);
+    free(v);
+    return rc;
+}
+
+/* Reads the script and parses every line. Returns 0 with *items set, or an
+ * exit status after printing the error. */
+static int parse_script(entry ***items, size_t *n_items, const char *path) {
+    *items = NULL;
+    *n_items = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "ward: error: cannot read %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *text = malloc(SCRIPT_MAX_BYTES + 1);
+    size_t len = text ? fread(text, 1, SCRIPT_MAX_BYTES + 1, f) : 0;
+    int rerr = ferror(f);
+    fclose(f);
+    if (!text || rerr) {
+        free(text);
+        fprintf(stderr, "ward: error: cannot read %s\n", path);
+        return 1;
+    }
+    if (len > SCRIPT_MAX_BYTES) {
+        free(text);
+        fprintf(stderr, "ward: error: %s is larger than %u bytes\n", path, SCRIPT_MAX_BYTES);
+        return 2;
+    }
+    text[len] = '\0';
+    if (memchr(text, '\0', len)) {
+        free(text);
+        fprintf(stderr, "ward: error: %s is not a text file\n", path);
+        return 2;
+    }
+    char first_msg[700];
+    size_t first_bad_line, bad;
+    int ex = parse_text(items, n_items, &first_bad_line, &bad, first_msg, sizeof first_msg, text);
+    free(text);
+    if (ex == 1) {
+        fprintf(stderr, "ward: error: out of memory reading %s\n", path);
+        return 1;
+    }
+    if (ex == 2 && bad == 1)
+        fprintf(stderr, "ward: error: %s:%zu: %s (nothing was run)\n", path, first_bad_line,
+                first_msg);
+    else if (ex == 2 && bad > 1)
+        fprintf(stderr, "ward: error: %s:%zu: %s (and %zu more errors; nothing was run)\n", path,
+                first_bad_line, first_msg, bad - 1);
+    else if (ex == 2)
+        fprintf(stderr, "ward: error: %s holds no computation\n", path);
+    return ex;
 }
 
 /* ---- running --------------------------------------------------------------- */

@@ -320,6 +320,105 @@ static void attach_open(ward_core *c, ward_actions *out, conn *k, const ward_hel
     fl_on_peer_up(c, out, k->peer, now);
 }
 
+/* One decrypted message of a channel past its handshake (HELLO first,
+ * then envelopes). Wipes msg. Returns 1 to keep the channel, 0 to drop it
+ * (the caller drops it). */
+static int on_plaintext(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, size_t plen,
+                        uint64_t now) {
+    k->last_rx_ms = now;
+    if (c->cfg.test_rx_hook) c->cfg.test_rx_hook(c->cfg.test_rx_ctx, c->name, peer_name(c, k->peer), msg, plen);
+    ward_wire_msg *m = NULL;
+    int rc = ward_wire_decode(&m, msg, plen);
+    sodium_memzero(msg, plen);
+    if (rc != WARD_OK) {
+        c->stats.frames_rejected++;
+        core_log(c, out, WARD_LOG_WARN, "channel with %s: bad message (%s); closing",
+                 peer_name(c, k->peer), ward_strerror(rc));
+        send_close_msg(c, out, k, WARD__WIRE__CLOSE_REASON__CLOSE_PROTOCOL_ERROR, ward_strerror(rc));
+        return 0;
+    }
+    int keep = 1;
+    if (m->body_case == WARD__WIRE__MESSAGE__BODY_CLOSE) {
+        core_log(c, out, WARD_LOG_WARN, "peer %s closed the channel: %s%s%s",
+                 peer_name(c, k->peer), ward_close_reason_str(m->close->reason),
+                 m->close->text[0] ? ": " : "", m->close->text);
+        keep = 0;
+    } else if (k->state == CONN_HELLO) {
+        if (m->body_case != WARD__WIRE__MESSAGE__BODY_HELLO) {
+            core_log(c, out, WARD_LOG_WARN, "peer %s sent data before HELLO; closing",
+                     peer_name(c, k->peer));
+            keep = 0;
+        } else {
+            ward_hello mine;
+            fill_hello(c, &mine);
+            Ward__Wire__CloseReason why = WARD__WIRE__CLOSE_REASON__CLOSE_UNSPECIFIED;
+            ward_hello_match(&why, &mine, m->hello, peer_name(c, k->peer));
+            if (why != WARD__WIRE__CLOSE_REASON__CLOSE_UNSPECIFIED) {
+                core_log(c, out, WARD_LOG_WARN, "refused peer %s: %s", peer_name(c, k->peer),
+                         ward_close_reason_str(why));
+                send_close_msg(c, out, k, why, ward_close_reason_str(why));
+                keep = 0;
+            } else {
+                attach_open(c, out, k, m->hello, now);
+            }
+        }
+    } else if (m->body_case == WARD__WIRE__MESSAGE__BODY_ENVELOPE) {
+        ward_envelope *e = m->envelope;
+        peer *p = &c->peers[k->peer];
+        p->last_seen_ms = now;
+        if (strcmp(e->sender, peer_name(c, k->peer)) != 0) {
+            core_log(c, out, WARD_LOG_WARN, "peer %s sent an envelope as '%s'; closing",
+                     peer_name(c, k->peer), e->sender);
+            keep = 0;
+        } else if (e->chunk) {
+            ward_envelope *whole = NULL;
+            if (p->reasm.state == 2) {
+                ward_reasm_clear(&p->reasm);
+                ward_reasm_init(&p->reasm, 0);
+            }
+            rc = ward_reasm_add(&p->reasm, &whole, e);
+            if (rc != WARD_OK) {
+                core_log(c, out, WARD_LOG_WARN, "peer %s: bad chunk (%s); closing",
+                         peer_name(c, k->peer), ward_strerror(rc));
+                keep = 0;
+            } else if (whole) {
+                if (!decide_on_envelope(c, out, k->peer, whole, now) &&
+                    !fl_on_envelope(c, out, k->peer, whole, now) &&
+                    !gc_on_envelope(c, out, k->peer, whole, now))
+                    agg_on_envelope(c, out, k->peer, whole, now);
+                ward_envelope_free(whole);
+                ward_reasm_clear(&p->reasm);
+                ward_reasm_init(&p->reasm, 0);
+            }
+        } else if (e->kind == WARD__WIRE__KIND__KIND_PING) {
+            ward_envelope pong;
+            Ward__Wire__Pong pg;
+            ward__wire__envelope__init(&pong);
+            ward__wire__pong__init(&pg);
+            pg.nonce = e->ping->nonce;
+            pg.time_ms = e->ping->time_ms;
+            static const uint8_t zero_id[32];
+            pong.session_id.data = (uint8_t *)zero_id;
+            pong.session_id.len = 32;
+            pong.kind = WARD__WIRE__KIND__KIND_PONG;
+            pong.sender = c->name;
+            pong.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PONG;
+            pong.pong = &pg;
+            core_send_envelope(c, out, k->peer, &pong);
+        } else if (e->kind != WARD__WIRE__KIND__KIND_PONG) {
+            if (!decide_on_envelope(c, out, k->peer, e, now) && !fl_on_envelope(c, out, k->peer, e, now) &&
+                !gc_on_envelope(c, out, k->peer, e, now))
+                agg_on_envelope(c, out, k->peer, e, now);
+        }
+    } else {
+        core_log(c, out, WARD_LOG_WARN, "peer %s sent an unexpected message; closing",
+                 peer_name(c, k->peer));
+        keep = 0;
+    }
+    ward_wire_free(m);
+    return keep;
+}
+
 /* One frame of a connection. Returns 0 to go on, non-zero once the
  * connection was dropped. */
 static int on_frame(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, size_t len, uint64_t now) {
@@ -383,98 +482,7 @@ static int on_frame(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, size
             c->stats.frames_rejected++;
             break;
         }
-        k->last_rx_ms = now;
-        ward_wire_msg *m = NULL;
-        rc = ward_wire_decode(&m, msg, plen);
-        sodium_memzero(msg, plen);
-        if (rc != WARD_OK) {
-            c->stats.frames_rejected++;
-            core_log(c, out, WARD_LOG_WARN, "channel with %s: bad message (%s); closing",
-                     peer_name(c, k->peer), ward_strerror(rc));
-            send_close_msg(c, out, k, WARD__WIRE__CLOSE_REASON__CLOSE_PROTOCOL_ERROR,
-                           ward_strerror(rc));
-            break;
-        }
-        int keep = 1;
-        if (m->body_case == WARD__WIRE__MESSAGE__BODY_CLOSE) {
-            core_log(c, out, WARD_LOG_WARN, "peer %s closed the channel: %s%s%s",
-                     peer_name(c, k->peer), ward_close_reason_str(m->close->reason),
-                     m->close->text[0] ? ": " : "", m->close->text);
-            keep = 0;
-        } else if (k->state == CONN_HELLO) {
-            if (m->body_case != WARD__WIRE__MESSAGE__BODY_HELLO) {
-                core_log(c, out, WARD_LOG_WARN, "peer %s sent data before HELLO; closing",
-                         peer_name(c, k->peer));
-                keep = 0;
-            } else {
-                ward_hello mine;
-                fill_hello(c, &mine);
-                Ward__Wire__CloseReason why = WARD__WIRE__CLOSE_REASON__CLOSE_UNSPECIFIED;
-                ward_hello_match(&why, &mine, m->hello, peer_name(c, k->peer));
-                if (why != WARD__WIRE__CLOSE_REASON__CLOSE_UNSPECIFIED) {
-                    core_log(c, out, WARD_LOG_WARN, "refused peer %s: %s", peer_name(c, k->peer),
-                             ward_close_reason_str(why));
-                    send_close_msg(c, out, k, why, ward_close_reason_str(why));
-                    keep = 0;
-                } else {
-                    attach_open(c, out, k, m->hello, now);
-                }
-            }
-        } else if (m->body_case == WARD__WIRE__MESSAGE__BODY_ENVELOPE) {
-            ward_envelope *e = m->envelope;
-            peer *p = &c->peers[k->peer];
-            p->last_seen_ms = now;
-            if (strcmp(e->sender, peer_name(c, k->peer)) != 0) {
-                core_log(c, out, WARD_LOG_WARN, "peer %s sent an envelope as '%s'; closing",
-                         peer_name(c, k->peer), e->sender);
-                keep = 0;
-            } else if (e->chunk) {
-                ward_envelope *whole = NULL;
-                if (p->reasm.state == 2) {
-                    ward_reasm_clear(&p->reasm);
-                    ward_reasm_init(&p->reasm, 0);
-                }
-                rc = ward_reasm_add(&p->reasm, &whole, e);
-                if (rc != WARD_OK) {
-                    core_log(c, out, WARD_LOG_WARN, "peer %s: bad chunk (%s); closing",
-                             peer_name(c, k->peer), ward_strerror(rc));
-                    keep = 0;
-                } else if (whole) {
-                    if (!decide_on_envelope(c, out, k->peer, whole, now) &&
-                        !fl_on_envelope(c, out, k->peer, whole, now) &&
-                        !gc_on_envelope(c, out, k->peer, whole, now))
-                        agg_on_envelope(c, out, k->peer, whole, now);
-                    ward_envelope_free(whole);
-                    ward_reasm_clear(&p->reasm);
-                    ward_reasm_init(&p->reasm, 0);
-                }
-            } else if (e->kind == WARD__WIRE__KIND__KIND_PING) {
-                ward_envelope pong;
-                Ward__Wire__Pong pg;
-                ward__wire__envelope__init(&pong);
-                ward__wire__pong__init(&pg);
-                pg.nonce = e->ping->nonce;
-                pg.time_ms = e->ping->time_ms;
-                static const uint8_t zero_id[32];
-                pong.session_id.data = (uint8_t *)zero_id;
-                pong.session_id.len = 32;
-                pong.kind = WARD__WIRE__KIND__KIND_PONG;
-                pong.sender = c->name;
-                pong.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PONG;
-                pong.pong = &pg;
-                core_send_envelope(c, out, k->peer, &pong);
-            } else if (e->kind != WARD__WIRE__KIND__KIND_PONG) {
-                if (!decide_on_envelope(c, out, k->peer, e, now) && !fl_on_envelope(c, out, k->peer, e, now) &&
-                    !gc_on_envelope(c, out, k->peer, e, now))
-                    agg_on_envelope(c, out, k->peer, e, now);
-            }
-        } else {
-            core_log(c, out, WARD_LOG_WARN, "peer %s sent an unexpected message; closing",
-                     peer_name(c, k->peer));
-            keep = 0;
-        }
-        ward_wire_free(m);
-        if (keep) return 0;
+        if (on_plaintext(c, out, k, msg, plen, now)) return 0;
         break;
     }
     default:
@@ -1144,4 +1152,19 @@ void ward_core_get_stats(const ward_core *c, ward_core_stats *st) {
     for (size_t i = 0; i < c->roster->n_members; i++)
         if ((long)i != c->self && c->peers[i].c) st->peers_connected++;
     st->sessions_active = agg_active(c) + gc_active(c) + decide_active(c) + fl_active(c);
+}
+
+int ward_core_test_deliver(ward_core *c, ward_actions *out, const char *peer_name_in, const uint8_t *msg,
+                           size_t len, uint64_t now_ms) {
+    WARD_ARG_CHECK(c != NULL && out != NULL && peer_name_in != NULL && (msg != NULL || len == 0));
+    long idx = ward_roster_find(c->roster, peer_name_in);
+    if (idx < 0 || idx == c->self || !c->peers[idx].c || c->peers[idx].c->state != CONN_OPEN)
+        return WARD_ENOTFOUND;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return WARD_ENOMEM;
+    if (len) memcpy(copy, msg, len);
+    conn *k = c->peers[idx].c;
+    if (!on_plaintext(c, out, k, copy, len, now_ms)) drop_conn(c, out, k, 1, now_ms);
+    free(copy);
+    return WARD_OK;
 }

@@ -118,6 +118,12 @@ typedef struct {
      * it is wiped. */
     void (*test_noise_hook)(void *ctx, const uint8_t session_id[32], const int64_t *noise, size_t len);
     void *test_noise_ctx;
+    /* Tests only; NULL in every real node. Called with every message a
+     * peer's channel delivers after decryption, before it is handled (the
+     * seeds of tests/fuzz/fuzz_peer.c are recorded with it). */
+    void (*test_rx_hook)(void *ctx, const char *self, const char *peer, const uint8_t *msg,
+                         size_t len);
+    void *test_rx_ctx;
 } ward_core_config;
 
 /* WARD_TEST_FAULT_SKIP_DEBIT releases a DP session's noisy shares without
@@ -172,5 +178,13 @@ typedef struct {
 } ward_core_stats;
 
 void ward_core_get_stats(const ward_core *core, ward_core_stats *st);
+
+/* Tests only (tests/fuzz/fuzz_peer.c): handles msg, one wire Message as
+ * the peer's channel would carry it after decryption, as if `peer` had
+ * sent it over its open channel, exactly as a real one would be (a bad
+ * message closes the channel). Returns 0, or WARD_ENOTFOUND when that
+ * peer has no open channel. */
+int ward_core_test_deliver(ward_core *core, ward_actions *out, const char *peer,
+                           const uint8_t *msg, size_t len, uint64_t now_ms);
 
 #endif

@@ -270,4 +270,11 @@ int ward_run_script(ward_run_summary *sum, const char *node, const char *sock, c
  * --json already taken out. Returns the exit status. */
 int ward_cmd_run(const char *node, const char *sock, int json, int argc, char **argv);
 
+/* Checks a session script's text (NUL-ended) as `run` does before it runs
+ * anything, and keeps nothing: 0 when every line is a computation; 2 for a
+ * usage error, msg saying why (the first bad line's reason, or that the
+ * script holds no computation); 1 when out of memory. For the fuzz
+ * harness (tests/fuzz/fuzz_script.c). */
+int ward_run_check_text(char *msg, size_t msg_cap, const char *text);
+
 #endif
