@@ -13,7 +13,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 MESON_OPTS ?=
 BENCHES = field noise dp gc ot gc2pc sim agg fl
-FUZZERS = noise_read envelope frame circuit csv roster where conf ot scenario ldp_report group_key policy json script peer
+FUZZERS = noise_read envelope frame circuit csv roster where conf ot scenario ldp_report group_key policy json script peer ctl
 SOAK_SEEDS ?= 10000
 WARD = $(BUILD)/ward
 

@@ -1,0 +1,229 @@
+/* Fuzzes the control requests a node takes from its local clients (the
+ * `ward --node X ...` commands, session scripts, tools; control.proto): any
+ * bytes must get one answer, an error naming what is wrong or a result,
+ * never a crash, a hang or a spend without a release. The input is one
+ * encoded Request. For each input a fresh simulated city of three nodes
+ * (netsim/sim.h, each holding a small table `t`) connects; node1 handles
+ * the request and the city runs until it answers (sessions included) or
+ * 30 s of virtual time pass. node1 must answer, stay up, and keep a sound
+ * ledger. Requests that name files (imports) are not sent: the harness
+ * would read whatever path the fuzzer made up.
+ *
+ * The committed seeds (tests/fuzz/corpus/ctl) are requests of every kind,
+ * written by the first call when WARD_FUZZ_CTL_SEEDS=DIR is set. */
+#include <dirent.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_cmd.h"
+#include "error.h"
+#include "ledger.h"
+#include "sim.h"
+#include "store.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define NODES 3
+
+static char dir[64];
+
+static void clean_dir(void) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[512];
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        remove(p);
+    }
+    closedir(d);
+}
+
+static ward_sim *city(void) {
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s", "/tmp/ward-fuzz-ctl-XXXXXX");
+        if (!mkdtemp(dir)) abort();
+    }
+    clean_dir();
+    ward_sim_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.nodes = NODES;
+    cfg.seed = 11;
+    cfg.dir = dir;
+    cfg.allow_exact = 1;
+    cfg.session_timeout_ms = 3000;
+    ward_sim *sim = NULL;
+    if (ward_sim_new(&sim, &cfg) != WARD_OK) abort();
+    for (size_t i = 0; i < NODES; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/t-%zu.csv", dir, i);
+        FILE *f = fopen(path, "w");
+        if (!f) abort();
+        fprintf(f, "ts,k,v,w\n");
+        for (int r = 0; r < 40; r++)
+            fprintf(f, "2024-03-%02d %02d:00:00,%d,%d,%d.%d\n", 1 + r % 28, r % 24, r % 3,
+                    (int)((r * 37 + (int)i * 11) % 101), r % 7, r % 10);
+        fclose(f);
+        ward_import_options opt;
+        memset(&opt, 0, sizeof opt);
+        opt.schema = "k:integer[0,2],v:integer[0,100],w:decimal(1)[0,10]";
+        opt.now_ms = (int64_t)WARD_SIM_EPOCH_MS;
+        ward_import_report rep;
+        if (ward_store_import(ward_sim_store(sim, i), &rep, "t", path, &opt) != WARD_OK) abort();
+        remove(path);
+    }
+    if (ward_sim_run_connected(sim, 5000) != WARD_OK) abort();
+    return sim;
+}
+
+/* ---- seeds ----------------------------------------------------------------------- */
+
+static void write_seed(const char *out_dir, const char *name, Ward__Control__Request *req) {
+    req->version = WARD__CONTROL__CONTROL_VERSION__CONTROL_VERSION;
+    req->id = 1;
+    size_t len = ward__control__request__get_packed_size(req);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) abort();
+    ward__control__request__pack(req, buf);
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", out_dir, name);
+    FILE *f = fopen(p, "wb");
+    if (!f) abort();
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+}
+
+static void make_seeds(const char *out_dir) {
+    static const struct {
+        const char *name, *op;
+        const char *args[16];
+    } jobs[] = {
+        {"sum_exact", "sum", {"t.v", "--parties", "all", "--exact"}},
+        {"mean_dp", "mean", {"t.v", "--parties", "all", "--group-by", "k", "--domain", "0,1,2", "--epsilon", "0.5"}},
+        {"count_alloc", "count", {"t", "--parties", "node1,node2", "--where", "v > 10 and k = 1"}},
+        {"histogram", "histogram", {"t.v", "--parties", "all", "--group-by", "weekday(ts),hour(ts)", "--output", "node1"}},
+        {"max_gc", "max", {"t.v", "--agg", "sum", "--parties", "all", "--compute", "node1,node2"}},
+        {"threshold_gc", "threshold", {"t.v", "--agg", "count", "--threshold", "5", "--parties", "all", "--compute", "node1,node3"}},
+        {"train", "train", {"--table", "t", "--features", "w[0,10]", "--label", "v[0,100]", "--model", "linear",
+                            "--parties", "all", "--rounds", "2", "--epsilon", "1", "--clip", "1"}},
+    };
+    char msg[600];
+    for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++) {
+        char *argv[16];
+        int argc = 0;
+        while (argc < 16 && jobs[j].args[argc]) argv[argc] = (char *)jobs[j].args[argc], argc++;
+        Ward__Control__Request req;
+        ward__control__request__init(&req);
+        if (strcmp(jobs[j].op, "train") == 0) {
+            ward_ctl_train_req q;
+            if (ward_ctl_train_parse(&q, msg, sizeof msg, argc, argv) != 0) abort();
+            req.command_case = WARD__CONTROL__REQUEST__COMMAND_TRAIN;
+            req.train = &q.tr;
+            write_seed(out_dir, jobs[j].name, &req);
+            ward_ctl_train_req_clear(&q);
+        } else if (strcmp(jobs[j].op, "max") == 0 || strcmp(jobs[j].op, "threshold") == 0) {
+            ward_ctl_decide_req q;
+            if (ward_ctl_decide_parse(&q, msg, sizeof msg, jobs[j].op, argc, argv) != 0) abort();
+            req.command_case = WARD__CONTROL__REQUEST__COMMAND_DECIDE;
+            req.decide = &q.dr;
+            write_seed(out_dir, jobs[j].name, &req);
+            ward_ctl_decide_req_clear(&q);
+        } else {
+            ward_ctl_agg_req q;
+            if (ward_ctl_agg_parse(&q, msg, sizeof msg, jobs[j].op, argc, argv) != 0) abort();
+            req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
+            req.aggregate = &q.ag;
+            write_seed(out_dir, jobs[j].name, &req);
+            ward_ctl_agg_req_clear(&q);
+        }
+    }
+    /* The requests without arguments, and the audit with --verify. */
+    {
+        Ward__Control__Request req;
+        Ward__Control__StatusRequest st;
+        Ward__Control__PeersRequest pe;
+        Ward__Control__TablesRequest ta;
+        Ward__Control__BudgetRequest bu;
+        ward__control__status_request__init(&st);
+        ward__control__peers_request__init(&pe);
+        ward__control__tables_request__init(&ta);
+        ward__control__budget_request__init(&bu);
+        ward__control__request__init(&req);
+        req.command_case = WARD__CONTROL__REQUEST__COMMAND_STATUS;
+        req.status = &st;
+        write_seed(out_dir, "status", &req);
+        ward__control__request__init(&req);
+        req.command_case = WARD__CONTROL__REQUEST__COMMAND_PEERS;
+        req.peers = &pe;
+        write_seed(out_dir, "peers", &req);
+        ward__control__request__init(&req);
+        req.command_case = WARD__CONTROL__REQUEST__COMMAND_TABLES;
+        req.tables = &ta;
+        write_seed(out_dir, "tables", &req);
+        ward__control__request__init(&req);
+        req.command_case = WARD__CONTROL__REQUEST__COMMAND_BUDGET;
+        req.budget = &bu;
+        write_seed(out_dir, "budget", &req);
+    }
+    Ward__Control__Request req;
+    ward__control__request__init(&req);
+    Ward__Control__AuditRequest ar;
+    ward__control__audit_request__init(&ar);
+    ar.verify = 1;
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_AUDIT;
+    req.audit = &ar;
+    write_seed(out_dir, "audit_verify", &req);
+}
+
+/* ---- the harness ------------------------------------------------------------------ */
+
+static int answered;
+
+static void on_reply(void *ctx, size_t node, uint64_t client, const uint8_t *data, size_t len) {
+    (void)ctx;
+    (void)client;
+    if (node != 0) return;
+    Ward__Control__Response *r = ward__control__response__unpack(NULL, len, data);
+    if (!r) abort(); /* a node answers in its own protocol */
+    if (r->error != 0 && r->message[0] == '\0') abort(); /* an error says what */
+    ward__control__response__free_unpacked(r, NULL);
+    answered++;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const char *seeds = getenv("WARD_FUZZ_CTL_SEEDS");
+    if (seeds && *seeds) {
+        make_seeds(seeds);
+        exit(0);
+    }
+    Ward__Control__Request *req = ward__control__request__unpack(NULL, size, data);
+    if (!req) return 0; /* the node answers "malformed control request"; nothing deeper */
+    if (req->command_case == WARD__CONTROL__REQUEST__COMMAND_IMPORT_TABLE ||
+        req->command_case == WARD__CONTROL__REQUEST__COMMAND_LDP_IMPORT) {
+        ward__control__request__free_unpacked(req, NULL);
+        return 0;
+    }
+    ward_sim *sim = city();
+    ward_sim_set_reply_handler(sim, on_reply, NULL);
+    answered = 0;
+    uint64_t client = 0;
+    int rc = ward_sim_control_submit(sim, &client, 0, req);
+    ward__control__request__free_unpacked(req, NULL);
+    if (rc != WARD_OK) abort();
+    uint64_t end = ward_sim_now(sim) + 30000;
+    while (!answered && ward_sim_now(sim) < end) ward_sim_run_until(sim, ward_sim_now(sim) + 500);
+    if (!answered && ward_sim_node_up(sim, 0)) abort(); /* every request gets an answer */
+    ward_sim_run_until(sim, ward_sim_now(sim) + 5000);
+    if (ward_sim_node_up(sim, 0)) {
+        ward_ledger l;
+        if (ward_ledger_open(&l, ward_sim_store(sim, 0)) != WARD_OK) abort();
+    }
+    ward_sim_free(sim);
+    return 0;
+}
