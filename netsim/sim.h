@@ -73,6 +73,7 @@ typedef struct {
     uint32_t jitter_ms;       /* uniform extra delay 0..jitter (order kept per stream) */
     int allow_exact;          /* the permissive test policy */
     uint32_t session_timeout_ms; /* 0: the core's default */
+    uint32_t max_peer_sessions;  /* 0: the core's default (WARD_CORE_MAX_PEER_SESSIONS) */
     double loss;              /* default packet loss, 0..1 */
     uint32_t bandwidth_kbps;  /* default bandwidth, 0: unlimited */
     const ward_sim_clock *clocks; /* `nodes` entries, or NULL: all exact */

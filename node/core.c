@@ -320,6 +320,35 @@ static void attach_open(ward_core *c, ward_actions *out, conn *k, const ward_hel
     fl_on_peer_up(c, out, k->peer, now);
 }
 
+/* A proposal from a peer that already holds max_peer_sessions sessions
+ * here is answered with a REJECT (REASON_BUSY) and goes no further: a
+ * roster peer cannot fill a node's memory with sessions. A repeat of a
+ * proposal this node already holds is not counted twice: the modules drop
+ * it as a duplicate. Returns 1 when refused. */
+static int peer_busy(ward_core *c, ward_actions *out, long from, const ward_envelope *e) {
+    uint32_t held = agg_from(c, from) + decide_from(c, from) + fl_from(c, from) + gc_from(c, from);
+    if (held < c->cfg.max_peer_sessions || e->session_id.len != 32) return 0;
+    char text[160];
+    snprintf(text, sizeof text, "%s is busy: %s already holds %u sessions there; try again later",
+             c->name, peer_name(c, from), held);
+    ward_envelope r;
+    Ward__Wire__Reject rej;
+    ward__wire__envelope__init(&r);
+    ward__wire__reject__init(&rej);
+    rej.code = WARD__WIRE__REASON__REASON_BUSY;
+    rej.text = text;
+    r.session_id = e->session_id;
+    r.kind = WARD__WIRE__KIND__KIND_REJECT;
+    r.round = e->round;
+    r.sender = c->name;
+    r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_REJECT;
+    r.reject = &rej;
+    core_send_envelope(c, out, from, &r);
+    core_log(c, out, WARD_LOG_WARN, "proposal from %s refused: it holds %u sessions here (at most %u)",
+             peer_name(c, from), held, c->cfg.max_peer_sessions);
+    return 1;
+}
+
 /* One decrypted message of a channel past its handshake (HELLO first,
  * then envelopes). Wipes msg. Returns 1 to keep the channel, 0 to drop it
  * (the caller drops it). */
@@ -405,6 +434,8 @@ static int on_plaintext(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, 
             pong.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PONG;
             pong.pong = &pg;
             core_send_envelope(c, out, k->peer, &pong);
+        } else if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE && peer_busy(c, out, k->peer, e)) {
+            /* refused: the peer holds as many sessions here as it may */
         } else if (e->kind != WARD__WIRE__KIND__KIND_PONG) {
             if (!decide_on_envelope(c, out, k->peer, e, now) && !fl_on_envelope(c, out, k->peer, e, now) &&
                 !gc_on_envelope(c, out, k->peer, e, now))
@@ -1005,6 +1036,7 @@ int ward_core_new(ward_core **core, ward_actions *out, const ward_core_config *c
     if (!c->cfg.backoff_min_ms) c->cfg.backoff_min_ms = 100;
     if (!c->cfg.backoff_max_ms) c->cfg.backoff_max_ms = 5000;
     if (!c->cfg.session_timeout_ms) c->cfg.session_timeout_ms = 10000;
+    if (!c->cfg.max_peer_sessions) c->cfg.max_peer_sessions = WARD_CORE_MAX_PEER_SESSIONS;
     snprintf(c->name, sizeof c->name, "%s", cfg->name);
     c->cfg.name = c->name;
     c->self = self;

@@ -92,6 +92,12 @@ void ward_actions_init(ward_actions *a);
 void ward_actions_reset(ward_actions *a);
 void ward_actions_free(ward_actions *a);
 
+/* How many sessions one peer's proposals may hold open at a node at once
+ * (aggregates, decisions and training runs it proposed, garbled-circuit
+ * joins nobody here has asked for yet). A proposal beyond it is refused
+ * with REASON_BUSY; the peer may propose again once some have ended. */
+#define WARD_CORE_MAX_PEER_SESSIONS 256
+
 typedef struct {
     const char *name;                 /* this node's roster name */
     const ward_roster *roster;        /* borrowed; must outlive the core */
@@ -102,6 +108,8 @@ typedef struct {
     uint32_t backoff_min_ms;          /* reconnect backoff (default 100) */
     uint32_t backoff_max_ms;          /* cap (default 5000) */
     uint32_t session_timeout_ms;      /* a phase of a session (default 10000) */
+    uint32_t max_peer_sessions;       /* sessions one peer may have open here at once
+                                         (default WARD_CORE_MAX_PEER_SESSIONS) */
     int allow_exact;                  /* exact (non-DP) results may leave (no policy) */
     int jobs;                         /* the driver runs WARD_ACT_JOB off its loop; 0: the
                                          core does the work inline (the simulator) */

@@ -151,6 +151,8 @@ void agg_on_client_closed(ward_core *c, uint64_t client);
 void agg_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
 void agg_free_all(ward_core *c);
 uint32_t agg_active(const ward_core *c);
+/* Sessions here that peer `who` proposed (peer_busy in core.c). */
+uint32_t agg_from(const ward_core *c, long who);
 
 /* ---- garbled-circuit sessions (session_gc.c) ---- */
 void gc_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
@@ -169,6 +171,8 @@ void gc_flush_audit(ward_core *c, ward_actions *out);
 void gc_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
 void gc_free_all(ward_core *c);
 uint32_t gc_active(const ward_core *c);
+/* Joins from peer `who` that no local command has taken yet. */
+uint32_t gc_from(const ward_core *c, long who);
 /* A gc session run for another session kind (a decide session): no
  * control client; `done` is called exactly once when it ends, with rc 0
  * and the output bits (one byte per bit, nbits of them) or with an error
@@ -202,6 +206,7 @@ void decide_on_client_closed(ward_core *c, uint64_t client);
 void decide_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now);
 void decide_free_all(ward_core *c);
 uint32_t decide_active(const ward_core *c);
+uint32_t decide_from(const ward_core *c, long who);
 
 /* ---- federated training (session_fl.c) ---- */
 void fl_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
@@ -217,5 +222,6 @@ void fl_on_client_closed(ward_core *c, uint64_t client);
 void fl_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now);
 void fl_free_all(ward_core *c);
 uint32_t fl_active(const ward_core *c);
+uint32_t fl_from(const ward_core *c, long who);
 
 #endif

@@ -1973,6 +1973,12 @@ void agg_free_all(ward_core *c) {
     }
 }
 
+uint32_t agg_from(const ward_core *c, long who) {
+    uint32_t n = 0;
+    for (const agg_session *s = c->sessions; s; s = s->next) n += s->proposer == who;
+    return n;
+}
+
 uint32_t agg_active(const ward_core *c) {
     uint32_t n = 0;
     for (const agg_session *s = c->sessions; s; s = s->next) n++;

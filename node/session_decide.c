@@ -1051,6 +1051,12 @@ void decide_free_all(ward_core *c) {
     }
 }
 
+uint32_t decide_from(const ward_core *c, long who) {
+    uint32_t n = 0;
+    for (const decide_session *s = c->decides; s; s = s->next) n += s->proposer == who;
+    return n;
+}
+
 uint32_t decide_active(const ward_core *c) {
     uint32_t n = 0;
     for (const decide_session *s = c->decides; s; s = s->next) n++;

@@ -2028,6 +2028,12 @@ void fl_free_all(ward_core *c) {
     }
 }
 
+uint32_t fl_from(const ward_core *c, long who) {
+    uint32_t n = 0;
+    for (const fl_session *s = c->fls; s; s = s->next) n += s->proposer == who;
+    return n;
+}
+
 uint32_t fl_active(const ward_core *c) {
     uint32_t n = 0;
     for (const fl_session *s = c->fls; s; s = s->next) n++;

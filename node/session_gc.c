@@ -1861,6 +1861,14 @@ void gc_free_all(ward_core *c) {
     c->gc = NULL;
 }
 
+uint32_t gc_from(const ward_core *c, long who) {
+    uint32_t n = 0;
+    if (c->gc)
+        for (const gc_session *s = c->gc->sessions; s; s = s->next)
+            n += s->state == GS_ORPHAN && s->peer == who;
+    return n;
+}
+
 uint32_t gc_active(const ward_core *c) {
     uint32_t n = 0;
     if (c->gc)

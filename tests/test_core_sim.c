@@ -160,6 +160,78 @@ static void committee_run(const char *dir) {
     ward_sim_free(sim);
 }
 
+/* A peer may hold at most max_peer_sessions sessions at a node: with 2,
+ * four exact sums that node2 proposes at once get two results and two
+ * refusals that say the others are busy, and once they have ended node2
+ * can propose again. */
+typedef struct {
+    int answers, ok, busy;
+} busy_tally;
+
+static void busy_reply(void *ctx, size_t node, uint64_t client, const uint8_t *data, size_t len) {
+    (void)client;
+    busy_tally *t = ctx;
+    if (node != 1) return;
+    Ward__Control__Response *r = ward__control__response__unpack(NULL, len, data);
+    CHECK(r != NULL);
+    if (!r) return;
+    t->answers++;
+    if (r->error == 0 && r->result_case == WARD__CONTROL__RESPONSE__RESULT_AGGREGATE) t->ok++;
+    else if (strstr(r->message, "is busy") && strstr(r->message, "node2 already holds 2 sessions"))
+        t->busy++;
+    else
+        fprintf(stderr, "unexpected answer: %s\n", r->message);
+    ward__control__response__free_unpacked(r, NULL);
+}
+
+static void busy_run(const char *dir) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/busy", dir);
+    CHECK(mkdir(sub, 0700) == 0);
+    ward_sim_config cfg = {.nodes = NODES, .seed = 9, .dir = sub, .latency_ms = 1,
+                           .allow_exact = 1, .session_timeout_ms = 3000, .max_peer_sessions = 2};
+    ward_sim *sim = NULL;
+    CHECK_RC(ward_sim_new(&sim, &cfg), WARD_OK);
+    if (!sim) return;
+    CHECK_RC(ward_sim_run_connected(sim, 30000), WARD_OK);
+    import_split(sim, dir, "birmingham-parking.csv", "parking");
+    busy_tally t = {0, 0, 0};
+    ward_sim_set_reply_handler(sim, busy_reply, &t);
+    Ward__Control__Request req;
+    Ward__Control__AggregateRequest agg;
+    Ward__Control__Parties parties;
+    ward__control__request__init(&req);
+    ward__control__aggregate_request__init(&agg);
+    ward__control__parties__init(&parties);
+    parties.all = 1;
+    agg.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM;
+    agg.table = "parking";
+    agg.column = "Occupancy";
+    agg.parties = &parties;
+    agg.exact = 1;
+    req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
+    req.aggregate = &agg;
+    for (int i = 0; i < 4; i++) {
+        uint64_t client = 0;
+        req.id = (uint64_t)i + 1;
+        CHECK_RC(ward_sim_control_submit(sim, &client, 1, &req), WARD_OK);
+    }
+    for (int step = 0; step < 100 && t.answers < 4; step++)
+        ward_sim_run_until(sim, ward_sim_now(sim) + 100);
+    CHECK_EQ_U64((uint64_t)t.answers, 4);
+    CHECK_EQ_U64((uint64_t)t.ok, 2);
+    CHECK_EQ_U64((uint64_t)t.busy, 2);
+    /* The two that ran have ended: the next one goes through. */
+    memset(&t, 0, sizeof t);
+    uint64_t client = 0;
+    req.id = 9;
+    CHECK_RC(ward_sim_control_submit(sim, &client, 1, &req), WARD_OK);
+    for (int step = 0; step < 100 && t.answers < 1; step++)
+        ward_sim_run_until(sim, ward_sim_now(sim) + 100);
+    CHECK_EQ_U64((uint64_t)t.ok, 1);
+    ward_sim_free(sim);
+}
+
 int main(void) {
     char dir[] = "/tmp/ward-core-sim-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -329,6 +401,7 @@ int main(void) {
     ward_sim_free(sim);
 
     committee_run(dir);
+    busy_run(dir);
 
     /* The same seed gives the same run; another seed another. */
     uint8_t d1[32], d2[32], d3[32];
