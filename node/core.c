@@ -320,6 +320,36 @@ static void attach_open(ward_core *c, ward_actions *out, conn *k, const ward_hel
     fl_on_peer_up(c, out, k->peer, now);
 }
 
+/* A Ping (pong = 0) or the Pong that answers one: session id all zero,
+ * never chunked (docs/protocol.md, "Envelopes"). */
+static void send_keepalive(ward_core *c, ward_actions *out, long to, int pong, uint64_t nonce,
+                           uint64_t time_ms) {
+    static const uint8_t zero_id[32];
+    ward_envelope e;
+    Ward__Wire__Ping pi;
+    Ward__Wire__Pong po;
+    ward__wire__envelope__init(&e);
+    e.session_id.data = (uint8_t *)zero_id;
+    e.session_id.len = 32;
+    e.sender = c->name;
+    if (pong) {
+        ward__wire__pong__init(&po);
+        po.nonce = nonce;
+        po.time_ms = time_ms;
+        e.kind = WARD__WIRE__KIND__KIND_PONG;
+        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PONG;
+        e.pong = &po;
+    } else {
+        ward__wire__ping__init(&pi);
+        pi.nonce = nonce;
+        pi.time_ms = time_ms;
+        e.kind = WARD__WIRE__KIND__KIND_PING;
+        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PING;
+        e.ping = &pi;
+    }
+    core_send_envelope(c, out, to, &e);
+}
+
 /* A proposal from a peer that already holds max_peer_sessions sessions
  * here is answered with a REJECT (REASON_BUSY) and goes no further: a
  * roster peer cannot fill a node's memory with sessions. A repeat of a
@@ -420,20 +450,7 @@ static int on_plaintext(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, 
                 ward_reasm_init(&p->reasm, 0);
             }
         } else if (e->kind == WARD__WIRE__KIND__KIND_PING) {
-            ward_envelope pong;
-            Ward__Wire__Pong pg;
-            ward__wire__envelope__init(&pong);
-            ward__wire__pong__init(&pg);
-            pg.nonce = e->ping->nonce;
-            pg.time_ms = e->ping->time_ms;
-            static const uint8_t zero_id[32];
-            pong.session_id.data = (uint8_t *)zero_id;
-            pong.session_id.len = 32;
-            pong.kind = WARD__WIRE__KIND__KIND_PONG;
-            pong.sender = c->name;
-            pong.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PONG;
-            pong.pong = &pg;
-            core_send_envelope(c, out, k->peer, &pong);
+            send_keepalive(c, out, k->peer, 1, e->ping->nonce, e->ping->time_ms);
         } else if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE && peer_busy(c, out, k->peer, e)) {
             /* refused: the peer holds as many sessions here as it may */
         } else if (e->kind != WARD__WIRE__KIND__KIND_PONG) {
@@ -579,20 +596,7 @@ static void on_tick(ward_core *c, ward_actions *out, uint64_t now) {
             continue;
         } else if (now - k->last_ping_ms >= c->cfg.keepalive_ms) {
             k->last_ping_ms = now;
-            ward_envelope e;
-            Ward__Wire__Ping pg;
-            ward__wire__envelope__init(&e);
-            ward__wire__ping__init(&pg);
-            pg.nonce = ward_rng_u64(c->rng);
-            pg.time_ms = now;
-            static const uint8_t zero_id[32];
-            e.session_id.data = (uint8_t *)zero_id;
-            e.session_id.len = 32;
-            e.kind = WARD__WIRE__KIND__KIND_PING;
-            e.sender = c->name;
-            e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PING;
-            e.ping = &pg;
-            core_send_envelope(c, out, k->peer, &e);
+            send_keepalive(c, out, k->peer, 0, ward_rng_u64(c->rng), now);
         }
         i++;
     }

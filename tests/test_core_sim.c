@@ -54,24 +54,31 @@ static void import_split(ward_sim *sim, const char *dir, const char *name, const
     }
 }
 
+/* An aggregate request over every party: req points into agg and parties. */
+static void agg_request(Ward__Control__Request *req, Ward__Control__AggregateRequest *agg,
+                        Ward__Control__Parties *parties, Ward__Control__AggregateOp op,
+                        const char *table, const char *column, const char *group_by, int exact) {
+    ward__control__request__init(req);
+    ward__control__aggregate_request__init(agg);
+    ward__control__parties__init(parties);
+    parties->all = 1;
+    agg->op = op;
+    agg->table = (char *)table;
+    agg->column = (char *)column;
+    agg->group_by = (char *)group_by;
+    agg->parties = parties;
+    agg->exact = exact;
+    req->command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
+    req->aggregate = agg;
+}
+
 static Ward__Control__Response *aggregate(ward_sim *sim, size_t node, Ward__Control__AggregateOp op,
                                           const char *table, const char *column,
                                           const char *group_by, int exact) {
     Ward__Control__Request req;
     Ward__Control__AggregateRequest agg;
     Ward__Control__Parties parties;
-    ward__control__request__init(&req);
-    ward__control__aggregate_request__init(&agg);
-    ward__control__parties__init(&parties);
-    parties.all = 1;
-    agg.op = op;
-    agg.table = (char *)table;
-    agg.column = (char *)column;
-    agg.group_by = (char *)group_by;
-    agg.parties = &parties;
-    agg.exact = exact;
-    req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
-    req.aggregate = &agg;
+    agg_request(&req, &agg, &parties, op, table, column, group_by, exact);
     Ward__Control__Response *resp = NULL;
     CHECK_RC(ward_sim_control(sim, &resp, node, &req, 60000), WARD_OK);
     return resp;
@@ -200,17 +207,8 @@ static void busy_run(const char *dir) {
     Ward__Control__Request req;
     Ward__Control__AggregateRequest agg;
     Ward__Control__Parties parties;
-    ward__control__request__init(&req);
-    ward__control__aggregate_request__init(&agg);
-    ward__control__parties__init(&parties);
-    parties.all = 1;
-    agg.op = WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM;
-    agg.table = "parking";
-    agg.column = "Occupancy";
-    agg.parties = &parties;
-    agg.exact = 1;
-    req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
-    req.aggregate = &agg;
+    agg_request(&req, &agg, &parties, WARD__CONTROL__AGGREGATE_OP__AGGREGATE_SUM, "parking",
+                "Occupancy", "", 1);
     for (int i = 0; i < 4; i++) {
         uint64_t client = 0;
         req.id = (uint64_t)i + 1;

@@ -11,75 +11,17 @@
  *
  * The committed seeds (tests/fuzz/corpus/ctl) are requests of every kind,
  * written by the first call when WARD_FUZZ_CTL_SEEDS=DIR is set. */
-#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "ctl_cmd.h"
 #include "error.h"
+#include "fuzz_city.h"
 #include "ledger.h"
-#include "sim.h"
-#include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define NODES 3
-
-static char dir[64];
-
-static void clean_dir(void) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        remove(p);
-    }
-    closedir(d);
-}
-
-static ward_sim *city(void) {
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s", "/tmp/ward-fuzz-ctl-XXXXXX");
-        if (!mkdtemp(dir)) abort();
-    }
-    clean_dir();
-    ward_sim_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.nodes = NODES;
-    cfg.seed = 11;
-    cfg.dir = dir;
-    cfg.allow_exact = 1;
-    cfg.session_timeout_ms = 3000;
-    ward_sim *sim = NULL;
-    if (ward_sim_new(&sim, &cfg) != WARD_OK) abort();
-    for (size_t i = 0; i < NODES; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/t-%zu.csv", dir, i);
-        FILE *f = fopen(path, "w");
-        if (!f) abort();
-        fprintf(f, "ts,k,v,w\n");
-        for (int r = 0; r < 40; r++)
-            fprintf(f, "2024-03-%02d %02d:00:00,%d,%d,%d.%d\n", 1 + r % 28, r % 24, r % 3,
-                    (int)((r * 37 + (int)i * 11) % 101), r % 7, r % 10);
-        fclose(f);
-        ward_import_options opt;
-        memset(&opt, 0, sizeof opt);
-        opt.schema = "k:integer[0,2],v:integer[0,100],w:decimal(1)[0,10]";
-        opt.now_ms = (int64_t)WARD_SIM_EPOCH_MS;
-        ward_import_report rep;
-        if (ward_store_import(ward_sim_store(sim, i), &rep, "t", path, &opt) != WARD_OK) abort();
-        remove(path);
-    }
-    if (ward_sim_run_connected(sim, 5000) != WARD_OK) abort();
-    return sim;
-}
 
 /* ---- seeds ----------------------------------------------------------------------- */
 
@@ -102,7 +44,7 @@ static void write_seed(const char *out_dir, const char *name, Ward__Control__Req
 static void make_seeds(const char *out_dir) {
     static const struct {
         const char *name, *op;
-        const char *args[16];
+        const char *args[20];
     } jobs[] = {
         {"sum_exact", "sum", {"t.v", "--parties", "all", "--exact"}},
         {"mean_dp", "mean", {"t.v", "--parties", "all", "--group-by", "k", "--domain", "0,1,2", "--epsilon", "0.5"}},
@@ -113,35 +55,11 @@ static void make_seeds(const char *out_dir) {
         {"train", "train", {"--table", "t", "--features", "w[0,10]", "--label", "v[0,100]", "--model", "linear",
                             "--parties", "all", "--rounds", "2", "--epsilon", "1", "--clip", "1"}},
     };
-    char msg[600];
     for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++) {
-        char *argv[16];
-        int argc = 0;
-        while (argc < 16 && jobs[j].args[argc]) argv[argc] = (char *)jobs[j].args[argc], argc++;
-        Ward__Control__Request req;
-        ward__control__request__init(&req);
-        if (strcmp(jobs[j].op, "train") == 0) {
-            ward_ctl_train_req q;
-            if (ward_ctl_train_parse(&q, msg, sizeof msg, argc, argv) != 0) abort();
-            req.command_case = WARD__CONTROL__REQUEST__COMMAND_TRAIN;
-            req.train = &q.tr;
-            write_seed(out_dir, jobs[j].name, &req);
-            ward_ctl_train_req_clear(&q);
-        } else if (strcmp(jobs[j].op, "max") == 0 || strcmp(jobs[j].op, "threshold") == 0) {
-            ward_ctl_decide_req q;
-            if (ward_ctl_decide_parse(&q, msg, sizeof msg, jobs[j].op, argc, argv) != 0) abort();
-            req.command_case = WARD__CONTROL__REQUEST__COMMAND_DECIDE;
-            req.decide = &q.dr;
-            write_seed(out_dir, jobs[j].name, &req);
-            ward_ctl_decide_req_clear(&q);
-        } else {
-            ward_ctl_agg_req q;
-            if (ward_ctl_agg_parse(&q, msg, sizeof msg, jobs[j].op, argc, argv) != 0) abort();
-            req.command_case = WARD__CONTROL__REQUEST__COMMAND_AGGREGATE;
-            req.aggregate = &q.ag;
-            write_seed(out_dir, jobs[j].name, &req);
-            ward_ctl_agg_req_clear(&q);
-        }
+        fuzz_request r;
+        fuzz_request_make(&r, jobs[j].op, jobs[j].args);
+        write_seed(out_dir, jobs[j].name, &r.req);
+        fuzz_request_clear(&r);
     }
     /* The requests without arguments, and the audit with --verify. */
     {
@@ -209,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ward__control__request__free_unpacked(req, NULL);
         return 0;
     }
-    ward_sim *sim = city();
+    ward_sim *sim = fuzz_city_new(11, NULL, NULL);
     ward_sim_set_reply_handler(sim, on_reply, NULL);
     answered = 0;
     uint64_t client = 0;
@@ -224,6 +142,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ward_ledger l;
         if (ward_ledger_open(&l, ward_sim_store(sim, 0)) != WARD_OK) abort();
     }
-    ward_sim_free(sim);
+    fuzz_city_free(sim);
     return 0;
 }
