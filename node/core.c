@@ -379,6 +379,23 @@ static int peer_busy(ward_core *c, ward_actions *out, long from, const ward_enve
     return 1;
 }
 
+/* A whole envelope from a peer (reassembled when it came in chunks): a
+ * Ping is answered, a Pong only proves the channel alive, a proposal from a
+ * peer at its cap is refused, and everything else goes to the session kind
+ * that owns it. */
+static void dispatch_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
+                              uint64_t now) {
+    if (e->kind == WARD__WIRE__KIND__KIND_PING) {
+        send_keepalive(c, out, from, 1, e->ping->nonce, e->ping->time_ms);
+        return;
+    }
+    if (e->kind == WARD__WIRE__KIND__KIND_PONG) return;
+    if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE && peer_busy(c, out, from, e)) return;
+    if (!decide_on_envelope(c, out, from, e, now) && !fl_on_envelope(c, out, from, e, now) &&
+        !gc_on_envelope(c, out, from, e, now))
+        agg_on_envelope(c, out, from, e, now);
+}
+
 /* One decrypted message of a channel past its handshake (HELLO first,
  * then envelopes). Wipes msg. Returns 1 to keep the channel, 0 to drop it
  * (the caller drops it). */
@@ -441,22 +458,13 @@ static int on_plaintext(ward_core *c, ward_actions *out, conn *k, uint8_t *msg, 
                          peer_name(c, k->peer), ward_strerror(rc));
                 keep = 0;
             } else if (whole) {
-                if (!decide_on_envelope(c, out, k->peer, whole, now) &&
-                    !fl_on_envelope(c, out, k->peer, whole, now) &&
-                    !gc_on_envelope(c, out, k->peer, whole, now))
-                    agg_on_envelope(c, out, k->peer, whole, now);
+                dispatch_envelope(c, out, k->peer, whole, now);
                 ward_envelope_free(whole);
                 ward_reasm_clear(&p->reasm);
                 ward_reasm_init(&p->reasm, 0);
             }
-        } else if (e->kind == WARD__WIRE__KIND__KIND_PING) {
-            send_keepalive(c, out, k->peer, 1, e->ping->nonce, e->ping->time_ms);
-        } else if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE && peer_busy(c, out, k->peer, e)) {
-            /* refused: the peer holds as many sessions here as it may */
-        } else if (e->kind != WARD__WIRE__KIND__KIND_PONG) {
-            if (!decide_on_envelope(c, out, k->peer, e, now) && !fl_on_envelope(c, out, k->peer, e, now) &&
-                !gc_on_envelope(c, out, k->peer, e, now))
-                agg_on_envelope(c, out, k->peer, e, now);
+        } else {
+            dispatch_envelope(c, out, k->peer, e, now);
         }
     } else {
         core_log(c, out, WARD_LOG_WARN, "peer %s sent an unexpected message; closing",
