@@ -59,10 +59,8 @@ typedef struct {
     uint64_t next_seq;           /* our message counter towards this peer */
 } peer;
 
-struct agg_session;
+struct session_base; /* session_common.h: the head of agg, decide and fl sessions */
 struct gc_state;
-struct decide_session;
-struct fl_session;
 
 struct ward_core {
     ward_core_config cfg;
@@ -76,15 +74,15 @@ struct ward_core {
     conn **conns;
     size_t n_conns, cap_conns;
     uint64_t next_conn_id;       /* odd ids for outbound */
-    struct agg_session *sessions;/* linked list */
+    struct session_base *sessions; /* aggregates (session_agg.c) */
     ward_ledger ledger;          /* the privacy ledger (on the store) */
     int ledger_open;             /* opened (sound or broken) */
     uint64_t started_ms;
     int stopping;
     ward_core_stats stats;
     struct gc_state *gc;         /* garbled-circuit sessions and OT state (session_gc.c) */
-    struct decide_session *decides; /* decisions across departments (session_decide.c) */
-    struct fl_session *fls;      /* federated training (session_fl.c) */
+    struct session_base *decides; /* decisions across departments (session_decide.c) */
+    struct session_base *fls;    /* federated training (session_fl.c) */
     struct import_wait *imports; /* imports waiting or being staged, first running (core_import.c) */
     uint64_t next_job;
     uint8_t scratch[WARD_FRAME_MAX];

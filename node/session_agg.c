@@ -44,6 +44,7 @@
 #include "error.h"
 #include "field61.h"
 #include "hex.h"
+#include "session_common.h"
 #include "share.h"
 #include "ldp_report.h"
 #include "store_ldp.h"
@@ -56,23 +57,12 @@ enum { PHASE_PROPOSED = 1, PHASE_COMMITTED = 2 };
 enum { ROUND_PROPOSE = 0, ROUND_COMMIT = 1, ROUND_SHARES = 2, ROUND_PARTIALS = 3 };
 
 typedef struct agg_session {
-    struct agg_session *next;
-    uint8_t id[32];
-    char id_hex[65];
-    long proposer;                 /* roster index */
-    int has_client;
-    uint64_t client, req_id;
-    uint8_t *spec_bytes;
-    size_t spec_len;
-    Ward__Wire__SessionSpec *spec; /* unpacked from spec_bytes */
+    session_base b;                /* first: on c->sessions (session_common.h) */
     const Ward__Wire__AggregateSpec *agg;
-    size_t n;                      /* parties */
-    long *party;                   /* roster indices, in name order */
     uint8_t *is_output;
-    size_t me;                     /* our position among the parties */
     int phase;
     int partial_sent;              /* round 3 done: our shares are folded in */
-    uint8_t *accepted, *got_share, *got_partial;
+    uint8_t *got_share, *got_partial;
     uint8_t *in_committee;         /* the parties that add up shares (all when k = 0) */
     uint64_t ldp_n;                /* AGG_LDP: our reports */
     size_t k;                      /* committee size */
@@ -87,7 +77,6 @@ typedef struct agg_session {
     ward_f61 *local;               /* our encoded vector (secret) */
     ward_f61 *acc_share, *acc_partial;
     unsigned scale;
-    uint64_t deadline, t0;
     /* A differentially private release (not exact). */
     int dp;
     ward_dp_plan plan;             /* the spec's noise and what it costs us */
@@ -100,9 +89,7 @@ typedef struct agg_session {
 /* ---- helpers ---------------------------------------------------------- */
 
 static agg_session *find_session(ward_core *c, const uint8_t id[32]) {
-    for (agg_session *s = c->sessions; s; s = s->next)
-        if (memcmp(s->id, id, 32) == 0) return s;
-    return NULL;
+    return (agg_session *)session_find(c->sessions, id);
 }
 
 static void free_session(agg_session *s) {
@@ -115,7 +102,7 @@ static void free_session(agg_session *s) {
     if (s->loc) sodium_memzero(s->loc, sizeof *s->loc);
     free(s->loc);
     free(s->keys);
-    for (size_t i = 0; s->early && i < s->n; i++) {
+    for (size_t i = 0; s->early && i < s->b.n; i++) {
         if (s->early[i]) sodium_memzero(s->early[i], s->early_len[i] * sizeof **s->early);
         free(s->early[i]);
     }
@@ -124,31 +111,17 @@ static void free_session(agg_session *s) {
     free(s->local);
     free(s->acc_share);
     free(s->acc_partial);
-    free(s->party);
     free(s->is_output);
-    free(s->accepted);
     free(s->got_share);
     free(s->got_partial);
     free(s->in_committee);
-    if (s->spec) ward__wire__session_spec__free_unpacked(s->spec, NULL);
-    free(s->spec_bytes);
+    session_base_clear(&s->b);
     free(s);
 }
 
-static void unlink_session(ward_core *c, agg_session *s) {
-    for (agg_session **pp = &c->sessions; *pp; pp = &(*pp)->next) {
-        if (*pp == s) {
-            *pp = s->next;
-            return;
-        }
-    }
-}
+static void unlink_session(ward_core *c, agg_session *s) { session_unlink(&c->sessions, &s->b); }
 
-static long pos_of(const agg_session *s, long idx) {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->party[i] == idx) return (long)i;
-    return -1;
-}
+static long pos_of(const agg_session *s, long idx) { return session_pos_of(&s->b, idx); }
 
 static const char *op_name(Ward__Wire__AggregateOp op) {
     switch (op) {
@@ -167,28 +140,7 @@ static uint64_t f61_bound(size_t n) { return ((WARD_F61_P - 1) / 2 - 1) / (uint6
 
 static void send_env(ward_core *c, ward_actions *out, agg_session *s, long to, int kind, int round,
                      ward_envelope *e) {
-    e->session_id.data = s->id;
-    e->session_id.len = 32;
-    e->kind = kind;
-    e->round = (uint32_t)round;
-    e->sender = c->name;
-    e->seq = c->peers[to].next_seq++;
-    core_send_envelope(c, out, to, e);
-}
-
-static void send_abort(ward_core *c, ward_actions *out, agg_session *s, int code, const char *text) {
-    Ward__Wire__Abort ab;
-    ward__wire__abort__init(&ab);
-    ab.code = code;
-    ab.text = (char *)text;
-    for (size_t i = 0; i < s->n; i++) {
-        if ((long)i == (long)s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ABORT;
-        e.abort = &ab;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_ABORT, s->phase, &e);
-    }
+    session_send_env(c, out, &s->b, to, kind, (uint32_t)round, e);
 }
 
 static void audit(ward_core *c, ward_actions *out, agg_session *s, const char *kind,
@@ -199,19 +151,10 @@ static void audit(ward_core *c, ward_actions *out, agg_session *s, const char *k
                        "{\"op\":\"%s\",\"table\":\"%s\",\"column\":\"%s\",\"group_by\":\"%s\","
                        "\"exact\":%s,\"proposer\":\"%s\",\"outcome\":\"%s\",\"parties\":[",
                        op_name(s->agg->op), s->agg->table, s->agg->column, s->agg->group_by,
-                       s->agg->exact ? "true" : "false", c->roster->members[s->proposer].name, outcome);
-    for (size_t i = 0; i < s->n && off > 0 && (size_t)off < sizeof details; i++)
-        off += snprintf(details + off, sizeof details - (size_t)off, "%s\"%s\"", i ? "," : "",
-                        c->roster->members[s->party[i]].name);
-    if (off > 0 && (size_t)off < sizeof details)
-        snprintf(details + off, sizeof details - (size_t)off, "]}");
+                       s->agg->exact ? "true" : "false", c->roster->members[s->b.proposer].name, outcome);
     /* A record of what already happened: committed without waiting for
      * the disk, which the driver flushes off its event loop (audit.h). */
-    int rc = ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now, kind, s->id_hex,
-                                       details);
-    if (rc != WARD_OK)
-        core_log(c, out, WARD_LOG_ERROR, "session %.16s: audit append failed: %s", s->id_hex,
-                 ward_strerror(rc));
+    session_audit_append(c, out, &s->b, kind, details, sizeof details, off, now);
 }
 
 /* Ends a session in failure: tells the others (when asked), replies to the
@@ -226,10 +169,9 @@ static void fail_session(ward_core *c, ward_actions *out, agg_session *s, int no
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (notify) send_abort(c, out, s, reason, msg);
-    if (s->has_client)
-        core_reply_error(c, out, s->client, s->req_id, code, "session %.16s: %s", s->id_hex, msg);
-    core_log(c, out, WARD_LOG_WARN, "session %.16s (%s %s) aborted: %s", s->id_hex,
+    if (notify) session_send_abort(c, out, &s->b, reason, msg, (uint32_t)s->phase, NULL);
+    session_reply_failure(c, out, &s->b, code, msg);
+    core_log(c, out, WARD_LOG_WARN, "session %.16s (%s %s) aborted: %s", s->b.id_hex,
              op_name(s->agg->op), s->agg->table, msg);
     audit(c, out, s, "session-aborted", msg, now);
     c->stats.sessions_failed++;
@@ -242,40 +184,40 @@ static void fail_session(ward_core *c, ward_actions *out, agg_session *s, int no
 /* Validates an unpacked spec against the roster and fills the party list.
  * Writes a reason into why on failure. */
 static int bind_spec(ward_core *c, agg_session *s, char *why, size_t why_cap) {
-    if (s->spec->spec_case != WARD__WIRE__SESSION_SPEC__SPEC_AGGREGATE) {
+    if (s->b.spec->spec_case != WARD__WIRE__SESSION_SPEC__SPEC_AGGREGATE) {
         snprintf(why, why_cap, "not an aggregate spec");
         return WARD_EUNSUPPORTED;
     }
-    const Ward__Wire__AggregateSpec *a = s->spec->aggregate;
+    const Ward__Wire__AggregateSpec *a = s->b.spec->aggregate;
     s->agg = a;
     if (a->n_parties == 0 || a->n_parties > c->roster->n_members) {
         snprintf(why, why_cap, "bad party list");
         return WARD_EPARSE;
     }
-    s->n = a->n_parties;
-    s->party = calloc(s->n, sizeof *s->party);
-    s->is_output = calloc(s->n, 1);
-    s->accepted = calloc(s->n, 1);
-    s->got_share = calloc(s->n, 1);
-    s->got_partial = calloc(s->n, 1);
-    if (!s->party || !s->is_output || !s->accepted || !s->got_share || !s->got_partial)
+    s->b.n = a->n_parties;
+    s->b.party = calloc(s->b.n, sizeof *s->b.party);
+    s->is_output = calloc(s->b.n, 1);
+    s->b.accepted = calloc(s->b.n, 1);
+    s->got_share = calloc(s->b.n, 1);
+    s->got_partial = calloc(s->b.n, 1);
+    if (!s->b.party || !s->is_output || !s->b.accepted || !s->got_share || !s->got_partial)
         return WARD_ENOMEM;
     long me = -1;
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->b.n; i++) {
         long idx = ward_roster_find(c->roster, a->parties[i]);
         if (idx < 0 || (i > 0 && strcmp(a->parties[i - 1], a->parties[i]) >= 0)) {
             snprintf(why, why_cap, "party list must name roster members in ascending order");
             return WARD_EPARSE;
         }
-        s->party[i] = idx;
+        s->b.party[i] = idx;
         if (idx == c->self) me = (long)i;
     }
     if (me < 0) {
         snprintf(why, why_cap, "this node is not a party");
         return WARD_EPARSE;
     }
-    s->me = (size_t)me;
-    if (pos_of(s, s->proposer) < 0) {
+    s->b.me = (size_t)me;
+    if (pos_of(s, s->b.proposer) < 0) {
         snprintf(why, why_cap, "the proposer is not a party");
         return WARD_EPARSE;
     }
@@ -288,20 +230,20 @@ static int bind_spec(ward_core *c, agg_session *s, char *why, size_t why_cap) {
         }
         s->is_output[p] = 1;
     }
-    if (a->n_output == 0) memset(s->is_output, 1, s->n);
+    if (a->n_output == 0) memset(s->is_output, 1, s->b.n);
     /* The committee: k parties starting at the proposer, in name order.
      * k = 1 would show one party every other party's whole input. */
-    s->in_committee = calloc(s->n, 1);
+    s->in_committee = calloc(s->b.n, 1);
     if (!s->in_committee) return WARD_ENOMEM;
-    s->k = a->committee ? a->committee : s->n;
-    if (s->k > s->n || (s->k < 2 && s->n > 1)) {
-        snprintf(why, why_cap, "committee of %u with %zu parties", a->committee, s->n);
+    s->k = a->committee ? a->committee : s->b.n;
+    if (s->k > s->b.n || (s->k < 2 && s->b.n > 1)) {
+        snprintf(why, why_cap, "committee of %u with %zu parties", a->committee, s->b.n);
         return WARD_EPARSE;
     }
-    long start = pos_of(s, s->proposer);
-    for (size_t j = 0; start >= 0 && j < s->k; j++) s->in_committee[((size_t)start + j) % s->n] = 1;
-    if (a->field != WARD__WIRE__FIELD__FIELD_P61 || a->bound == 0 || a->bound > f61_bound(s->n)) {
-        snprintf(why, why_cap, "field or bound not usable with %zu parties", s->n);
+    long start = pos_of(s, s->b.proposer);
+    for (size_t j = 0; start >= 0 && j < s->k; j++) s->in_committee[((size_t)start + j) % s->b.n] = 1;
+    if (a->field != WARD__WIRE__FIELD__FIELD_P61 || a->bound == 0 || a->bound > f61_bound(s->b.n)) {
+        snprintf(why, why_cap, "field or bound not usable with %zu parties", s->b.n);
         return WARD_EPARSE;
     }
     switch (a->op) {
@@ -379,8 +321,10 @@ static ward_dp_rel_op dp_op(Ward__Wire__AggregateOp op) {
  * sessions in flight together never promise more than the class has. */
 static double reserved_rho(const ward_core *c, ward_dp_class cls, const agg_session *except) {
     double r = 0;
-    for (const agg_session *x = c->sessions; x; x = x->next)
+    for (const session_base *b = c->sessions; b; b = b->next) {
+        const agg_session *x = (const agg_session *)b;
         if (x != except && x->dp && !x->debited && x->cls == cls) r = nextafter(r + x->plan.rho, INFINITY);
+    }
     return r;
 }
 
@@ -443,7 +387,7 @@ static int prepare_dp(ward_core *c, agg_session *s, size_t groups, int *reason, 
     memset(p, 0, sizeof *p);
     p->op = dp_op(a->op);
     p->groups = groups;
-    p->parties = (uint32_t)s->n;
+    p->parties = (uint32_t)s->b.n;
     p->colluding = a->colluding;
     p->lower = a->lower;
     p->upper = a->upper;
@@ -459,7 +403,7 @@ static int prepare_dp(ward_core *c, agg_session *s, size_t groups, int *reason, 
                  op_name(a->op));
         return WARD_EINVAL;
     }
-    if (s->n >= 2 && a->colluding < 1) {
+    if (s->b.n >= 2 && a->colluding < 1) {
         *reason = WARD__WIRE__REASON__REASON_POLICY;
         snprintf(why, why_cap, "%s: the noise must hold against at least one colluding party "
                  "(t >= 1), the spec says t = %u", c->name, a->colluding);
@@ -513,7 +457,7 @@ static int prepare_dp(ward_core *c, agg_session *s, size_t groups, int *reason, 
                  "of F_(2^61-1) with %zu parties; narrow the declared bounds",
                  c->name, a->table, (unsigned long long)rows, values ? p->sensitivity : 1.0,
                  (unsigned long long)(values ? p->value_tail : p->count_tail),
-                 (unsigned long long)a->bound, s->n);
+                 (unsigned long long)a->bound, s->b.n);
         return WARD_EOVERFLOW;
     }
 
@@ -573,7 +517,7 @@ static int encode_local(ward_core *c, agg_session *s, int *reason, char *why, si
     if (rc != WARD_OK) {
         *reason = WARD__WIRE__REASON__REASON_BOUNDS;
         snprintf(why, why_cap, "%s: a local aggregate exceeds the session bound %llu "
-                 "(F_(2^61-1) with %zu parties)", c->name, (unsigned long long)a->bound, s->n);
+                 "(F_(2^61-1) with %zu parties)", c->name, (unsigned long long)a->bound, s->b.n);
     }
     return rc;
 }
@@ -690,9 +634,9 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
     }
     /* Every other party that receives the result must be allowed to use
      * the table and columns, the key's included, for this operation. */
-    for (size_t i = 0; c->cfg.policy && i < s->n; i++) {
-        if (i == s->me || !s->is_output[i]) continue;
-        const char *who = c->roster->members[s->party[i]].name;
+    for (size_t i = 0; c->cfg.policy && i < s->b.n; i++) {
+        if (i == s->b.me || !s->is_output[i]) continue;
+        const char *who = c->roster->members[s->b.party[i]].name;
         const char *op = op_name(a->op);
         const char *col = a->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ? "" : a->column;
         char rule[200];
@@ -792,7 +736,7 @@ static int release_dp(ward_core *c, ward_actions *out, agg_session *s, uint64_t 
                      "%s: the noise does not fit the vector; nothing released", c->name);
         return -1;
     }
-    ward_ledger_spend sp = {s->id_hex, s->agg->table, s->cls, s->plan.rho, s->plan.epsilon_spent,
+    ward_ledger_spend sp = {s->b.id_hex, s->agg->table, s->cls, s->plan.rho, s->plan.epsilon_spent,
                             s->plan.delta};
     uint64_t seq = 0;
     int rc = c->cfg.test_fault == WARD_TEST_FAULT_SKIP_DEBIT
@@ -812,9 +756,9 @@ static int release_dp(ward_core *c, ward_actions *out, agg_session *s, uint64_t 
     core_log(c, out, WARD_LOG_INFO,
              "session %.16s: charged rho %.4g (epsilon %.4g, delta %.3g) to table %s, class %s "
              "(ledger entry %llu)",
-             s->id_hex, s->plan.rho, s->plan.epsilon_spent, s->plan.delta, s->agg->table,
+             s->b.id_hex, s->plan.rho, s->plan.epsilon_spent, s->plan.delta, s->agg->table,
              ward_ledger_class_name(s->cls), (unsigned long long)seq);
-    if (c->cfg.test_noise_hook) c->cfg.test_noise_hook(c->cfg.test_noise_ctx, s->id, s->noise, s->len);
+    if (c->cfg.test_noise_hook) c->cfg.test_noise_hook(c->cfg.test_noise_ctx, s->b.id, s->noise, s->len);
     for (size_t i = 0; i < s->len; i++)
         s->local[i] = ward_f61_add(s->local[i], ward_f61_from_i64(s->noise[i]));
     if (c->cfg.test_fault == WARD_TEST_FAULT_NOISE_OFF_BY_ONE && s->len > 0)
@@ -847,7 +791,7 @@ static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t
         if (release_dp(c, out, s, now) != 0) return -1;
         if (c->cfg.test_fault == WARD_TEST_FAULT_HALT_AFTER_DEBIT) {
             core_log(c, out, WARD_LOG_WARN, "session %.16s: test fault: halted after the debit",
-                     s->id_hex);
+                     s->b.id_hex);
             return -1;
         }
     }
@@ -855,7 +799,7 @@ static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t
     size_t *member = calloc(s->k, sizeof *member);
     ward_f61 **shares = calloc(s->k, sizeof *shares);
     int ok = shares != NULL && member != NULL;
-    for (size_t i = 0, j = 0; ok && i < s->n; i++)
+    for (size_t i = 0, j = 0; ok && i < s->b.n; i++)
         if (s->in_committee[i]) member[j++] = i;
     for (size_t j = 0; ok && j < s->k; j++)
         if (!(shares[j] = calloc(s->len, sizeof **shares))) ok = 0;
@@ -864,7 +808,7 @@ static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t
      * the first other member gets a corrupted share, the last none. */
     size_t first_peer = s->k, last_peer = s->k;
     for (size_t j = 0; ok && j < s->k; j++) {
-        if (member[j] == s->me) continue;
+        if (member[j] == s->b.me) continue;
         if (first_peer == s->k) first_peer = j;
         last_peer = j;
     }
@@ -872,13 +816,13 @@ static int send_shares(ward_core *c, ward_actions *out, agg_session *s, uint64_t
         shares[first_peer][0] = ward_f61_add(shares[first_peer][0], 1);
     for (size_t j = 0; ok && j < s->k; j++) {
         size_t i = member[j];
-        if (i == s->me) {
+        if (i == s->b.me) {
             ward_f61_vec_add(s->acc_share, s->acc_share, shares[j], s->len);
             s->got_share[i] = 1;
             continue;
         }
         if (c->cfg.test_fault == WARD_TEST_FAULT_SKIP_SHARE && j == last_peer) continue;
-        send_vector(c, out, s, s->party[i], ROUND_SHARES, shares[j]);
+        send_vector(c, out, s, s->b.party[i], ROUND_SHARES, shares[j]);
     }
     for (size_t j = 0; shares && j < s->k; j++) {
         if (shares[j]) sodium_memzero(shares[j], s->len * sizeof **shares);
@@ -903,32 +847,32 @@ static void maybe_send_partials(ward_core *c, ward_actions *out, agg_session *s,
     if (s->partial_sent || s->phase != PHASE_COMMITTED) return;
     /* Committee members wait for one share from every party; the others
      * have nothing to add up. */
-    if (s->in_committee[s->me] && !all_set(s->got_share, s->n)) return;
-    for (size_t i = 0; s->in_committee[s->me] && i < s->n; i++) {
+    if (s->in_committee[s->b.me] && !all_set(s->got_share, s->b.n)) return;
+    for (size_t i = 0; s->in_committee[s->b.me] && i < s->b.n; i++) {
         if (!s->is_output[i]) continue;
-        if (i == s->me) {
+        if (i == s->b.me) {
             ward_f61_vec_add(s->acc_partial, s->acc_partial, s->acc_share, s->len);
             s->got_partial[i] = 1;
             continue;
         }
-        send_vector(c, out, s, s->party[i], ROUND_PARTIALS, s->acc_share);
+        send_vector(c, out, s, s->b.party[i], ROUND_PARTIALS, s->acc_share);
     }
     s->partial_sent = 1;
-    if (!s->is_output[s->me]) {
-        core_log(c, out, WARD_LOG_INFO, "session %.16s (%s %s): contributed", s->id_hex,
+    if (!s->is_output[s->b.me]) {
+        core_log(c, out, WARD_LOG_INFO, "session %.16s (%s %s): contributed", s->b.id_hex,
                  op_name(s->agg->op), s->agg->table);
-        if (s->has_client) {
+        if (s->b.has_client) {
             /* A proposer that is not an output party: its caller learns the
              * session completed (no value: the result went to the others). */
             Ward__Control__AggregateResult res;
             ward__control__aggregate_result__init(&res);
-            char **names = calloc(s->n, sizeof *names);
-            for (size_t i = 0; names && i < s->n; i++)
-                names[i] = (char *)c->roster->members[s->party[i]].name;
-            res.n_parties = names ? s->n : 0;
+            char **names = calloc(s->b.n, sizeof *names);
+            for (size_t i = 0; names && i < s->b.n; i++)
+                names[i] = (char *)c->roster->members[s->b.party[i]].name;
+            res.n_parties = names ? s->b.n : 0;
             res.parties = names;
-            res.latency_ms = (double)(now - s->t0);
-            res.session = s->id_hex;
+            res.latency_ms = (double)(now - s->b.t0);
+            res.session = s->b.id_hex;
             Ward__Control__Number eps, del;
             ward__control__number__init(&eps);
             ward__control__number__init(&del);
@@ -940,10 +884,10 @@ static void maybe_send_partials(ward_core *c, ward_actions *out, agg_session *s,
             }
             Ward__Control__Response r;
             ward__control__response__init(&r);
-            r.id = s->req_id;
+            r.id = s->b.req_id;
             r.result_case = WARD__CONTROL__RESPONSE__RESULT_AGGREGATE;
             r.aggregate = &res;
-            core_reply(c, out, s->client, &r);
+            core_reply(c, out, s->b.client, &r);
             free(names);
         }
         audit(c, out, s, "session-done", "contributed", now);
@@ -985,11 +929,11 @@ static void audit_result(ward_core *c, ward_actions *out, agg_session *s, const 
     }
     if (off < cap) snprintf(d + off, cap - off, "}}");
     int rc = off + 2 < cap ? ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now,
-                                                       "result", s->id_hex, d)
+                                                       "result", s->b.id_hex, d)
                            : WARD_ETOOBIG;
     if (rc != WARD_OK)
         core_log(c, out, WARD_LOG_ERROR, "session %.16s: recording the result failed: %s",
-                 s->id_hex, ward_strerror(rc));
+                 s->b.id_hex, ward_strerror(rc));
     free(d);
 }
 
@@ -1002,7 +946,7 @@ static void finish_ldp(ward_core *c, ward_actions *out, agg_session *s, uint64_t
     double *est = calloc(d, sizeof *est), *sd = calloc(d, sizeof *sd), var = 0;
     Ward__Control__Group *gv = calloc(d, sizeof *gv);
     Ward__Control__Group **gp = calloc(d, sizeof *gp);
-    char **names = calloc(s->n, sizeof *names);
+    char **names = calloc(s->b.n, sizeof *names);
     ward_ldp_mech mech;
     ward_ldp_est e;
     int rc = counts && est && sd && gv && gp && names ? ward_ldp_mech_parse(&mech, a->ldp_mech)
@@ -1030,10 +974,10 @@ static void finish_ldp(ward_core *c, ward_actions *out, agg_session *s, uint64_t
                      rc == WARD_ENOTFOUND ? "the parties hold no reports" : ward_strerror(rc));
         return;
     }
-    double latency = (double)(now - s->t0);
+    double latency = (double)(now - s->b.t0);
     core_log(c, out, WARD_LOG_INFO, "session %.16s (ldp %s, %zu parties): %llu reports in %.0f ms",
-             s->id_hex, a->table, s->n, (unsigned long long)e.n, latency);
-    if (s->has_client) {
+             s->b.id_hex, a->table, s->b.n, (unsigned long long)e.n, latency);
+    if (s->b.has_client) {
         Ward__Control__AggregateResult res;
         ward__control__aggregate_result__init(&res);
         res.grouped = 1;
@@ -1051,17 +995,17 @@ static void finish_ldp(ward_core *c, ward_actions *out, agg_session *s, uint64_t
         res.ldp_mech = a->ldp_mech;
         res.ldp_epsilon = a->ldp_epsilon;
         res.ldp_variance = var;
-        for (size_t i = 0; i < s->n; i++) names[i] = (char *)c->roster->members[s->party[i]].name;
-        res.n_parties = s->n;
+        for (size_t i = 0; i < s->b.n; i++) names[i] = (char *)c->roster->members[s->b.party[i]].name;
+        res.n_parties = s->b.n;
         res.parties = names;
         res.latency_ms = latency;
-        res.session = s->id_hex;
+        res.session = s->b.id_hex;
         Ward__Control__Response r;
         ward__control__response__init(&r);
-        r.id = s->req_id;
+        r.id = s->b.req_id;
         r.result_case = WARD__CONTROL__RESPONSE__RESULT_AGGREGATE;
         r.aggregate = &res;
-        core_reply(c, out, s->client, &r);
+        core_reply(c, out, s->b.client, &r);
     }
     free(counts);
     free(est);
@@ -1076,7 +1020,7 @@ static void finish_ldp(ward_core *c, ward_actions *out, agg_session *s, uint64_t
 }
 
 static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint64_t now) {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->b.n; i++)
         if (s->in_committee[i] && !s->got_partial[i]) return;
     if (s->agg->op == WARD__WIRE__AGGREGATE_OP__AGG_LDP) {
         finish_ldp(c, out, s, now);
@@ -1121,16 +1065,16 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
     } else {
         snprintf(line, sizeof line, "%zu groups", s->groups);
     }
-    double latency = (double)(now - s->t0);
+    double latency = (double)(now - s->b.t0);
     core_log(c, out, WARD_LOG_INFO, "session %.16s (%s %s.%s, %zu parties): result %s in %.0f ms",
-             s->id_hex, op_name(s->agg->op), s->agg->table, s->agg->column, s->n, line, latency);
-    if (s->has_client) {
+             s->b.id_hex, op_name(s->agg->op), s->agg->table, s->agg->column, s->b.n, line, latency);
+    if (s->b.has_client) {
         Ward__Control__AggregateResult res;
         ward__control__aggregate_result__init(&res);
         Ward__Control__Number value;
         ward__control__number__init(&value);
         Ward__Control__Group *gv = NULL, **gp = NULL;
-        char **names = calloc(s->n, sizeof *names);
+        char **names = calloc(s->b.n, sizeof *names);
         Ward__Control__Number eps, del, sd, csd;
         ward__control__number__init(&eps);
         ward__control__number__init(&del);
@@ -1167,18 +1111,18 @@ static void finish_output(ward_core *c, ward_actions *out, agg_session *s, uint6
             res.n_groups = k;
             res.groups = gp;
         }
-        for (size_t i = 0; names && i < s->n; i++)
-            names[i] = (char *)c->roster->members[s->party[i]].name;
-        res.n_parties = names ? s->n : 0;
+        for (size_t i = 0; names && i < s->b.n; i++)
+            names[i] = (char *)c->roster->members[s->b.party[i]].name;
+        res.n_parties = names ? s->b.n : 0;
         res.parties = names;
         res.latency_ms = latency;
-        res.session = s->id_hex;
+        res.session = s->b.id_hex;
         Ward__Control__Response r;
         ward__control__response__init(&r);
-        r.id = s->req_id;
+        r.id = s->b.req_id;
         r.result_case = WARD__CONTROL__RESPONSE__RESULT_AGGREGATE;
         r.aggregate = &res;
-        core_reply(c, out, s->client, &r);
+        core_reply(c, out, s->b.client, &r);
         free(gv);
         free(gp);
         free(names);
@@ -1235,12 +1179,12 @@ static int settle_open(ward_core *c, ward_actions *out, agg_session *s, char *co
         fail_session(c, out, s, 1, reason, rc, now, "%s", why);
         return -1;
     }
-    for (size_t i = 0; s->early && i < s->n; i++) {
+    for (size_t i = 0; s->early && i < s->b.n; i++) {
         if (!s->early[i]) continue;
         if (s->early_len[i] != s->len) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "%s sent shares that do not fit the session",
-                         c->roster->members[s->party[i]].name);
+                         c->roster->members[s->b.party[i]].name);
             return -1;
         }
         ward_f61_vec_add(s->acc_share, s->acc_share, s->early[i], s->len);
@@ -1270,33 +1214,10 @@ static void on_all_accepted(ward_core *c, ward_actions *out, agg_session *s, uin
             return;
         }
     }
-    /* accepted_hash = SHA-256 of the accepted names, each NUL-terminated. */
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    for (size_t i = 0; i < s->n; i++)
-        crypto_hash_sha256_update(&h, (const uint8_t *)s->agg->parties[i],
-                                  strlen(s->agg->parties[i]) + 1);
-    uint8_t acc[32];
-    crypto_hash_sha256_final(&h, acc);
-    Ward__Wire__Commit cm;
-    ward__wire__commit__init(&cm);
-    cm.accepted_hash.data = acc;
-    cm.accepted_hash.len = 32;
-    cm.n_parties = s->n;
-    cm.parties = s->agg->parties;
-    cm.n_keys = (size_t)n_keys;
-    cm.keys = keys;
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_COMMIT;
-        e.commit = &cm;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_COMMIT, ROUND_COMMIT, &e);
-    }
+    session_send_commit(c, out, &s->b, ROUND_COMMIT, s->agg->parties, keys, (size_t)n_keys);
     free(keys);
     s->phase = PHASE_COMMITTED;
-    s->deadline = now + c->cfg.session_timeout_ms;
+    s->b.deadline = now + c->cfg.session_timeout_ms;
     if (send_shares(c, out, s, now) != 0) return;
     maybe_send_partials(c, out, s, now);
 }
@@ -1664,11 +1585,7 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
     spec.aggregate = &a;
 
     agg_session *s = calloc(1, sizeof *s);
-    if (s) {
-        s->spec_len = ward__wire__session_spec__get_packed_size(&spec);
-        s->spec_bytes = malloc(s->spec_len ? s->spec_len : 1);
-    }
-    if (!s || !s->spec_bytes) {
+    if (!s || session_pack_spec(&s->b, &spec) != WARD_OK) {
         free_session(s);
         free(parties);
         free(outputs);
@@ -1677,28 +1594,18 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
         core_reply_error(c, out, client, req_id, WARD_ENOMEM, "out of memory");
         return;
     }
-    ward__wire__session_spec__pack(&spec, s->spec_bytes);
     free(parties);
     free(outputs);
     free(dom);
     free(dom_ptrs);
     uint8_t nonce[WARD_WIRE_NONCE_BYTES];
-    ward_rng_bytes(c->rng, nonce, sizeof nonce);
-    core_session_id(s->id, c->name, nonce, sizeof nonce, s->spec_bytes, s->spec_len);
-    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
-    s->proposer = c->self;
-    s->has_client = 1;
-    s->client = client;
-    s->req_id = req_id;
-    s->t0 = now;
-    s->deadline = now + c->cfg.session_timeout_ms;
+    session_open(c, &s->b, client, req_id, now, nonce);
     s->phase = PHASE_PROPOSED;
-    s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
     char why[768];
     int reason = 0;
-    int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
+    int rc = s->b.spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
     if (rc != WARD_OK) {
-        core_reply_error(c, out, client, req_id, rc, "%s", s->spec ? why : "out of memory");
+        core_reply_error(c, out, client, req_id, rc, "%s", s->b.spec ? why : "out of memory");
         free_session(s);
         return;
     }
@@ -1719,63 +1626,27 @@ void agg_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id
         s->keys = k;
         s->n_keys = s->loc->n_groups;
     }
-    s->next = c->sessions;
-    c->sessions = s;
-    s->accepted[s->me] = 1;
+    session_link(&c->sessions, &s->b);
+    s->b.accepted[s->b.me] = 1;
     core_log(c, out, WARD_LOG_INFO, "session %.16s: proposing %s of %s.%s to %zu parties",
-             s->id_hex, op_name(s->agg->op), s->agg->table, s->agg->column, s->n);
-    Ward__Wire__Propose pr;
-    ward__wire__propose__init(&pr);
-    pr.spec.data = s->spec_bytes;
-    pr.spec.len = s->spec_len;
-    pr.nonce.data = nonce;
-    pr.nonce.len = sizeof nonce;
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PROPOSE;
-        e.propose = &pr;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_PROPOSE, ROUND_PROPOSE, &e);
-    }
-    if (all_set(s->accepted, s->n)) on_all_accepted(c, out, s, now); /* a party of one */
+             s->b.id_hex, op_name(s->agg->op), s->agg->table, s->agg->column, s->b.n);
+    session_send_propose(c, out, &s->b, nonce, sizeof nonce);
+    if (session_all_accepted(&s->b)) on_all_accepted(c, out, s, now); /* a party of one */
 }
 
 static void on_propose(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
                        uint64_t now) {
-    const Ward__Wire__Propose *pr = e->propose;
-    uint8_t id[32];
     const char *pname = c->roster->members[from].name;
-    core_session_id(id, pname, pr->nonce.data, pr->nonce.len, pr->spec.data, pr->spec.len);
-    if (memcmp(id, e->session_id.data, 32) != 0) {
-        core_log(c, out, WARD_LOG_WARN, "proposal from %s: session id does not match its spec", pname);
-        return;
-    }
-    if (find_session(c, id)) return; /* a duplicate */
-    agg_session *s = calloc(1, sizeof *s);
+    agg_session *s =
+        (agg_session *)session_from_propose(c, out, c->sessions, from, e, now, sizeof *s);
     if (!s) return;
-    memcpy(s->id, id, 32);
-    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
-    s->proposer = from;
-    s->t0 = now;
     s->phase = PHASE_PROPOSED;
-    s->deadline = now + 2 * (uint64_t)c->cfg.session_timeout_ms;
-    s->spec_bytes = malloc(pr->spec.len);
-    if (s->spec_bytes) {
-        memcpy(s->spec_bytes, pr->spec.data, pr->spec.len);
-        s->spec_len = pr->spec.len;
-        s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
-    }
     char why[768] = "malformed spec";
     int reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
-    int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
+    int rc = s->b.spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
     if (rc == WARD_OK) rc = prepare_local(c, s, &reason, why, sizeof why);
-    ward_envelope r;
-    ward__wire__envelope__init(&r);
     Ward__Wire__Accept acc;
-    Ward__Wire__Reject rej;
     ward__wire__accept__init(&acc);
-    ward__wire__reject__init(&rej);
     char **mine = NULL;
     if (rc == WARD_OK && s->open) {
         /* Our keys go to the proposer for the union: never our values. */
@@ -1786,21 +1657,14 @@ static void on_propose(ward_core *c, ward_actions *out, long from, const ward_en
         acc.keys = mine;
     }
     if (rc == WARD_OK) {
-        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ACCEPT;
-        r.accept = &acc;
-        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_ACCEPT, ROUND_PROPOSE, &r);
+        session_send_accept(c, out, &s->b, from, &acc);
         free(mine);
-        s->next = c->sessions;
-        c->sessions = s;
-        core_log(c, out, WARD_LOG_INFO, "session %.16s: accepted %s of %s from %s", s->id_hex,
+        session_link(&c->sessions, &s->b);
+        core_log(c, out, WARD_LOG_INFO, "session %.16s: accepted %s of %s from %s", s->b.id_hex,
                  op_name(s->agg->op), s->agg->table, pname);
     } else {
-        rej.code = reason;
-        rej.text = why;
-        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_REJECT;
-        r.reject = &rej;
-        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_REJECT, ROUND_PROPOSE, &r);
-        core_log(c, out, WARD_LOG_INFO, "session %.16s: rejected proposal from %s: %s", s->id_hex,
+        session_send_reject(c, out, &s->b, from, reason, why);
+        core_log(c, out, WARD_LOG_INFO, "session %.16s: rejected proposal from %s: %s", s->b.id_hex,
                  pname, why);
         if (s->agg) audit(c, out, s, "session-rejected", why, now);
         free_session(s);
@@ -1815,34 +1679,30 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
     }
     agg_session *s = find_session(c, e->session_id.data);
     if (!s) return; /* finished, aborted or never ours: nothing to do */
-    long p = pos_of(s, from);
-    if (p < 0) {
-        core_log(c, out, WARD_LOG_WARN, "session %.16s: message from non-party %s ignored", s->id_hex,
-                 c->roster->members[from].name);
-        return;
-    }
+    long p = session_sender_pos(c, out, &s->b, from);
+    if (p < 0) return;
     const char *pname = c->roster->members[from].name;
     switch (e->kind) {
     case WARD__WIRE__KIND__KIND_ACCEPT:
-        if (s->proposer != c->self || s->phase != PHASE_PROPOSED || s->accepted[p]) return;
+        if (s->b.proposer != c->self || s->phase != PHASE_PROPOSED || s->b.accepted[p]) return;
         if (s->open && (!keys_ok(e->accept->keys, e->accept->n_keys, 0) ||
                         gather_keys(s, e->accept->keys, e->accept->n_keys) != WARD_OK)) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "%s sent a malformed key list", pname);
             return;
         }
-        s->accepted[p] = 1;
-        if (all_set(s->accepted, s->n)) on_all_accepted(c, out, s, now);
+        s->b.accepted[p] = 1;
+        if (session_all_accepted(&s->b)) on_all_accepted(c, out, s, now);
         break;
     case WARD__WIRE__KIND__KIND_REJECT:
-        if (s->proposer != c->self || s->phase != PHASE_PROPOSED) return;
+        if (s->b.proposer != c->self || s->phase != PHASE_PROPOSED) return;
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_CANCELLED,
                      e->reject->code == WARD__WIRE__REASON__REASON_POLICY ? WARD_EINVAL : WARD_ESTATE,
                      now, "refused by %s", e->reject->text[0] ? e->reject->text : pname);
         break;
     case WARD__WIRE__KIND__KIND_COMMIT:
-        if (from != s->proposer || s->phase != PHASE_PROPOSED) return;
-        if (e->commit->n_parties != s->n) {
+        if (from != s->b.proposer || s->phase != PHASE_PROPOSED) return;
+        if (e->commit->n_parties != s->b.n) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "commit from %s names another party set", pname);
             return;
@@ -1857,20 +1717,20 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
             if (settle_open(c, out, s, e->commit->keys, e->commit->n_keys, now) != 0) return;
         }
         s->phase = PHASE_COMMITTED;
-        s->deadline = now + c->cfg.session_timeout_ms;
+        s->b.deadline = now + c->cfg.session_timeout_ms;
         if (send_shares(c, out, s, now) != 0) return;
         maybe_send_partials(c, out, s, now);
         break;
     case WARD__WIRE__KIND__KIND_SHARES: {
         const Ward__Wire__Shares *sh = e->shares;
         if (s->open && s->phase == PHASE_PROPOSED && !s->acc_share && e->round == ROUND_SHARES &&
-            s->in_committee[s->me] && sh->field == WARD__WIRE__FIELD__FIELD_P61 &&
+            s->in_committee[s->b.me] && sh->field == WARD__WIRE__FIELD__FIELD_P61 &&
             sh->n_elements <= 2 * (size_t)WARD_AGG_MAX_GROUPS) {
             /* Open groups: the vector's length comes with the COMMIT, which
              * this share overtook; it waits (settle_open). */
             if (!s->early) {
-                s->early = calloc(s->n, sizeof *s->early);
-                s->early_len = calloc(s->n, sizeof *s->early_len);
+                s->early = calloc(s->b.n, sizeof *s->early);
+                s->early_len = calloc(s->b.n, sizeof *s->early_len);
                 if (!s->early || !s->early_len) {
                     free(s->early);
                     free(s->early_len);
@@ -1895,7 +1755,7 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
                          "%s sent shares that do not fit the session", pname);
             return;
         }
-        if ((e->round == ROUND_SHARES && !s->in_committee[s->me]) ||
+        if ((e->round == ROUND_SHARES && !s->in_committee[s->b.me]) ||
             (e->round == ROUND_PARTIALS && !s->in_committee[p])) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "%s sent shares outside the session's committee", pname);
@@ -1907,7 +1767,7 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
             s->got_share[p] = 1;
             maybe_send_partials(c, out, s, now);
         } else if (e->round == ROUND_PARTIALS) {
-            if (!s->is_output[s->me] || s->got_partial[p]) return;
+            if (!s->is_output[s->b.me] || s->got_partial[p]) return;
             ward_f61_vec_add(s->acc_partial, s->acc_partial, sh->elements, s->len);
             s->got_partial[p] = 1;
             if (s->partial_sent) finish_output(c, out, s, now);
@@ -1924,20 +1784,20 @@ void agg_on_envelope(ward_core *c, ward_actions *out, long from, const ward_enve
 }
 
 void agg_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
-    for (agg_session *s = c->sessions, *next; s; s = next) {
-        next = s->next;
-        if (now < s->deadline) continue;
+    for (agg_session *s = (agg_session *)c->sessions, *next; s; s = next) {
+        next = (agg_session *)s->b.next;
+        if (now < s->b.deadline) continue;
         /* Name the parties we are still waiting for. */
         char who[256] = "";
         size_t off = 0;
-        for (size_t i = 0; i < s->n && off < sizeof who - 40; i++) {
+        for (size_t i = 0; i < s->b.n && off < sizeof who - 40; i++) {
             int waiting = s->phase == PHASE_PROPOSED
-                              ? (s->proposer == c->self ? !s->accepted[i] : s->party[i] == s->proposer)
-                              : (!s->partial_sent ? (s->in_committee[s->me] && !s->got_share[i])
+                              ? (s->b.proposer == c->self ? !s->b.accepted[i] : s->b.party[i] == s->b.proposer)
+                              : (!s->partial_sent ? (s->in_committee[s->b.me] && !s->got_share[i])
                                                   : (s->in_committee[i] && !s->got_partial[i]));
-            if (waiting && i != s->me)
+            if (waiting && i != s->b.me)
                 off += (size_t)snprintf(who + off, sizeof who - off, "%s%s", off ? ", " : "",
-                                        c->roster->members[s->party[i]].name);
+                                        c->roster->members[s->b.party[i]].name);
         }
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_TIMEOUT, WARD_ESTATE, now,
                      "timed out after %u ms waiting for %s", c->cfg.session_timeout_ms,
@@ -1946,8 +1806,8 @@ void agg_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
 }
 
 void agg_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
-    for (agg_session *s = c->sessions, *next; s; s = next) {
-        next = s->next;
+    for (agg_session *s = (agg_session *)c->sessions, *next; s; s = next) {
+        next = (agg_session *)s->b.next;
         if (pos_of(s, idx) < 0) continue;
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
                      "lost the connection to party %s", c->roster->members[idx].name);
@@ -1955,32 +1815,23 @@ void agg_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
 }
 
 void agg_on_client_closed(ward_core *c, uint64_t client) {
-    for (agg_session *s = c->sessions; s; s = s->next)
-        if (s->has_client && s->client == client) s->has_client = 0;
+    session_forget_client(c->sessions, client);
 }
 
 void agg_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now) {
     while (c->sessions)
-        fail_session(c, out, c->sessions, 1, WARD__WIRE__REASON__REASON_CANCELLED, WARD_ESTATE, now,
-                     "%s", why);
+        fail_session(c, out, (agg_session *)c->sessions, 1, WARD__WIRE__REASON__REASON_CANCELLED,
+                     WARD_ESTATE, now, "%s", why);
 }
 
 void agg_free_all(ward_core *c) {
     while (c->sessions) {
-        agg_session *s = c->sessions;
-        c->sessions = s->next;
+        agg_session *s = (agg_session *)c->sessions;
+        c->sessions = s->b.next;
         free_session(s);
     }
 }
 
-uint32_t agg_from(const ward_core *c, long who) {
-    uint32_t n = 0;
-    for (const agg_session *s = c->sessions; s; s = s->next) n += s->proposer == who;
-    return n;
-}
+uint32_t agg_from(const ward_core *c, long who) { return session_count_from(c->sessions, who); }
 
-uint32_t agg_active(const ward_core *c) {
-    uint32_t n = 0;
-    for (const agg_session *s = c->sessions; s; s = s->next) n++;
-    return n;
-}
+uint32_t agg_active(const ward_core *c) { return session_count(c->sessions); }

@@ -51,6 +51,7 @@
 #include "error.h"
 #include "fixedpoint.h"
 #include "hex.h"
+#include "session_common.h"
 #include "store_query.h"
 
 enum { R_PROPOSE = 0, R_COMMIT = 1, R_SHARES = 2, R_RESULT = 3 };
@@ -62,20 +63,9 @@ enum { R_PROPOSE = 0, R_COMMIT = 1, R_SHARES = 2, R_RESULT = 3 };
 #define DECIDE_NONE INT64_MIN
 
 typedef struct decide_session {
-    struct decide_session *next;
-    uint8_t id[32];
-    char id_hex[65];
-    long proposer;
-    int has_client;
-    uint64_t client, req_id;
-    uint8_t *spec_bytes;
-    size_t spec_len;
-    Ward__Wire__SessionSpec *spec;
+    session_base b;              /* first: on c->decides (session_common.h) */
     const Ward__Wire__DecideSpec *d;
-    size_t n;
-    long *party;                 /* roster indices, in name order */
-    size_t me, pa, pb;           /* positions: this node, A, B */
-    uint8_t *accepted;
+    size_t pa, pb;               /* positions: A, B */
     int committed;               /* COMMIT received (or sent) */
     int shared;                  /* our shares went out */
     int64_t local;               /* our encoded local aggregate (secret) */
@@ -83,7 +73,6 @@ typedef struct decide_session {
     uint64_t *shares;            /* A, B: each party's share (secret) */
     int gc_running;
     uint64_t and_gates;
-    uint64_t deadline, t0;
 } decide_session;
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -109,65 +98,28 @@ static const char *agg_name(int agg) {
 static const char *rname(const ward_core *c, long idx) { return c->roster->members[idx].name; }
 
 static decide_session *find_session(ward_core *c, const uint8_t id[32]) {
-    for (decide_session *s = c->decides; s; s = s->next)
-        if (memcmp(s->id, id, 32) == 0) return s;
-    return NULL;
+    return (decide_session *)session_find(c->decides, id);
 }
 
 static void free_session(decide_session *s) {
     if (!s) return;
     sodium_memzero(&s->local, sizeof s->local);
-    if (s->shares) sodium_memzero(s->shares, s->n * sizeof *s->shares);
+    if (s->shares) sodium_memzero(s->shares, s->b.n * sizeof *s->shares);
     free(s->shares);
     free(s->got);
-    free(s->party);
-    free(s->accepted);
-    if (s->spec) ward__wire__session_spec__free_unpacked(s->spec, NULL);
-    free(s->spec_bytes);
+    session_base_clear(&s->b);
     free(s);
 }
 
-static void unlink_session(ward_core *c, decide_session *s) {
-    for (decide_session **pp = &c->decides; *pp; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            return;
-        }
-}
+static void unlink_session(ward_core *c, decide_session *s) { session_unlink(&c->decides, &s->b); }
 
-static long pos_of(const decide_session *s, long idx) {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->party[i] == idx) return (long)i;
-    return -1;
-}
+static long pos_of(const decide_session *s, long idx) { return session_pos_of(&s->b, idx); }
 
-static int computing(const decide_session *s) { return s->me == s->pa || s->me == s->pb; }
+static int computing(const decide_session *s) { return s->b.me == s->pa || s->b.me == s->pb; }
 
 static void send_env(ward_core *c, ward_actions *out, decide_session *s, long to, int kind,
                      int round, ward_envelope *e) {
-    e->session_id.data = s->id;
-    e->session_id.len = 32;
-    e->kind = kind;
-    e->round = (uint32_t)round;
-    e->sender = c->name;
-    e->seq = c->peers[to].next_seq++;
-    core_send_envelope(c, out, to, e);
-}
-
-static void send_abort(ward_core *c, ward_actions *out, decide_session *s, int code,
-                       const char *text) {
-    Ward__Wire__Abort ab;
-    ward__wire__abort__init(&ab);
-    ab.code = code;
-    ab.text = (char *)text;
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ABORT;
-        e.abort = &ab;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_ABORT, R_RESULT, &e);
-    }
+    session_send_env(c, out, &s->b, to, kind, (uint32_t)round, e);
 }
 
 static void audit(ward_core *c, ward_actions *out, decide_session *s, const char *kind,
@@ -175,26 +127,14 @@ static void audit(ward_core *c, ward_actions *out, decide_session *s, const char
     if (!c->store || !s->d) return;
     char details[1536], esc[512];
     /* Our own text, but it may quote names: keep it JSON-safe. */
-    size_t j = 0;
-    for (size_t i = 0; outcome[i] && j + 1 < sizeof esc; i++)
-        if (outcome[i] != '"' && outcome[i] != '\\' && (unsigned char)outcome[i] >= 0x20)
-            esc[j++] = outcome[i];
-    esc[j] = '\0';
+    session_json_safe(esc, sizeof esc, outcome);
     int off = snprintf(details, sizeof details,
                        "{\"kind\":\"decide\",\"op\":\"%s\",\"agg\":\"%s\",\"table\":\"%s\","
                        "\"column\":\"%s\",\"proposer\":\"%s\",\"compute\":[\"%s\",\"%s\"],"
                        "\"outcome\":\"%s\",\"parties\":[",
                        op_name(s->d->op), agg_name(s->d->agg), s->d->table, s->d->column,
-                       rname(c, s->proposer), s->d->garbler, s->d->evaluator, esc);
-    for (size_t i = 0; i < s->n && off > 0 && (size_t)off < sizeof details; i++)
-        off += snprintf(details + off, sizeof details - (size_t)off, "%s\"%s\"", i ? "," : "",
-                        rname(c, s->party[i]));
-    if (off > 0 && (size_t)off < sizeof details)
-        snprintf(details + off, sizeof details - (size_t)off, "]}");
-    int rc = ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now, kind, s->id_hex, details);
-    if (rc != WARD_OK)
-        core_log(c, out, WARD_LOG_ERROR, "session %.16s: audit append failed: %s", s->id_hex,
-                 ward_strerror(rc));
+                       rname(c, s->b.proposer), s->d->garbler, s->d->evaluator, esc);
+    session_audit_append(c, out, &s->b, kind, details, sizeof details, off, now);
 }
 
 /* Ends a session in failure: stops its garbled circuit, tells the other
@@ -212,12 +152,11 @@ static void fail_session(ward_core *c, ward_actions *out, decide_session *s, int
     unlink_session(c, s);
     if (s->gc_running) {
         s->gc_running = 0;
-        gc_cancel_owned(c, out, s->id, msg, now);
+        gc_cancel_owned(c, out, s->b.id, msg, now);
     }
-    if (notify) send_abort(c, out, s, reason, msg);
-    if (s->has_client)
-        core_reply_error(c, out, s->client, s->req_id, code, "session %.16s: %s", s->id_hex, msg);
-    core_log(c, out, WARD_LOG_WARN, "session %.16s (%s of %s %s.%s) aborted: %s", s->id_hex,
+    if (notify) session_send_abort(c, out, &s->b, reason, msg, R_RESULT, NULL);
+    session_reply_failure(c, out, &s->b, code, msg);
+    core_log(c, out, WARD_LOG_WARN, "session %.16s (%s of %s %s.%s) aborted: %s", s->b.id_hex,
              s->d ? op_name(s->d->op) : "?", s->d ? agg_name(s->d->agg) : "?",
              s->d ? s->d->table : "?", s->d ? s->d->column : "?", msg);
     audit(c, out, s, "session-aborted", msg, now);
@@ -229,7 +168,7 @@ static void fail_session(ward_core *c, ward_actions *out, decide_session *s, int
 static void done_session(ward_core *c, ward_actions *out, decide_session *s, const char *outcome,
                          uint64_t now) {
     unlink_session(c, s);
-    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s of %s %s.%s done", s->id_hex,
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s of %s %s.%s done", s->b.id_hex,
              op_name(s->d->op), agg_name(s->d->agg), s->d->table, s->d->column);
     audit(c, out, s, "session-done", outcome, now);
     c->stats.sessions_done++;
@@ -255,11 +194,11 @@ static void fmt_scaled(char *out, size_t cap, int64_t v, unsigned k) {
 /* Validates an unpacked spec against the roster and fills the party list.
  * Writes a reason into why on failure. */
 static int bind_spec(ward_core *c, decide_session *s, char *why, size_t cap) {
-    if (s->spec->spec_case != WARD__WIRE__SESSION_SPEC__SPEC_DECIDE || !s->spec->decide) {
+    if (s->b.spec->spec_case != WARD__WIRE__SESSION_SPEC__SPEC_DECIDE || !s->b.spec->decide) {
         snprintf(why, cap, "not a decide spec");
         return WARD_EUNSUPPORTED;
     }
-    const Ward__Wire__DecideSpec *d = s->spec->decide;
+    const Ward__Wire__DecideSpec *d = s->b.spec->decide;
     s->d = d;
     if (d->op < WARD__WIRE__DECIDE_OP__DECIDE_OP_MAX || d->op > WARD__WIRE__DECIDE_OP__DECIDE_OP_THRESHOLD ||
         d->agg < WARD__WIRE__DECIDE_AGG__DECIDE_AGG_SUM || d->agg > WARD__WIRE__DECIDE_AGG__DECIDE_AGG_COUNT) {
@@ -276,35 +215,35 @@ static int bind_spec(ward_core *c, decide_session *s, char *why, size_t cap) {
         snprintf(why, cap, "bad party list");
         return WARD_EPARSE;
     }
-    s->n = d->n_parties;
-    s->party = calloc(s->n, sizeof *s->party);
-    s->accepted = calloc(s->n, 1);
-    if (!s->party || !s->accepted) return WARD_ENOMEM;
+    s->b.n = d->n_parties;
+    s->b.party = calloc(s->b.n, sizeof *s->b.party);
+    s->b.accepted = calloc(s->b.n, 1);
+    if (!s->b.party || !s->b.accepted) return WARD_ENOMEM;
     long me = -1, pa = -1, pb = -1;
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->b.n; i++) {
         long idx = ward_roster_find(c->roster, d->parties[i]);
         if (idx < 0 || (i > 0 && strcmp(d->parties[i - 1], d->parties[i]) >= 0)) {
             snprintf(why, cap, "party list must name roster members in ascending order");
             return WARD_EPARSE;
         }
-        s->party[i] = idx;
+        s->b.party[i] = idx;
         if (idx == c->self) me = (long)i;
         if (strcmp(d->parties[i], d->garbler) == 0) pa = (long)i;
         if (strcmp(d->parties[i], d->evaluator) == 0) pb = (long)i;
     }
-    if (me < 0 || pos_of(s, s->proposer) < 0 || pa < 0 || pb < 0 || pa == pb) {
+    if (me < 0 || pos_of(s, s->b.proposer) < 0 || pa < 0 || pb < 0 || pa == pb) {
         snprintf(why, cap, me < 0 ? "this node is not a party"
                            : pa < 0 || pb < 0 || pa == pb
                                ? "the computing nodes must be two different parties"
                                : "the proposer is not a party");
         return WARD_EPARSE;
     }
-    s->me = (size_t)me;
+    s->b.me = (size_t)me;
     s->pa = (size_t)pa;
     s->pb = (size_t)pb;
     if (computing(s)) {
-        s->got = calloc(s->n, 1);
-        s->shares = calloc(s->n, sizeof *s->shares);
+        s->got = calloc(s->b.n, 1);
+        s->shares = calloc(s->b.n, sizeof *s->shares);
         if (!s->got || !s->shares) return WARD_ENOMEM;
     }
     return WARD_OK;
@@ -323,7 +262,7 @@ static int prepare_local(ward_core *c, decide_session *s, int *reason, char *why
     }
     /* The proposer, A and B learn the output: each must be allowed this
      * operation on the table and column. */
-    long who[3] = {s->proposer, s->party[s->pa], s->party[s->pb]};
+    long who[3] = {s->b.proposer, s->b.party[s->pa], s->b.party[s->pb]};
     for (int i = 0; c->cfg.policy && i < 3; i++) {
         if (who[i] == c->self) continue;
         char rule[256];
@@ -395,20 +334,20 @@ static void on_gc_done(ward_core *c, ward_actions *out, const uint8_t owner[32],
 static int build_circuit(const decide_session *s, ward_circuit *circ) {
     const Ward__Wire__DecideSpec *d = s->d;
     return d->op == WARD__WIRE__DECIDE_OP__DECIDE_OP_MAX
-               ? ward_circuit_build_shared_max(circ, s->n, DECIDE_BITS)
+               ? ward_circuit_build_shared_max(circ, s->b.n, DECIDE_BITS)
            : d->op == WARD__WIRE__DECIDE_OP__DECIDE_OP_ARGMAX
-               ? ward_circuit_build_shared_argmax(circ, s->n, DECIDE_BITS)
-               : ward_circuit_build_shared_threshold(circ, s->n, DECIDE_BITS, d->threshold);
+               ? ward_circuit_build_shared_argmax(circ, s->b.n, DECIDE_BITS)
+               : ward_circuit_build_shared_threshold(circ, s->b.n, DECIDE_BITS, d->threshold);
 }
 
 /* A, B: once every party's share is here, the garbled circuit. */
 static void maybe_start_gc(ward_core *c, ward_actions *out, decide_session *s, uint64_t now) {
     if (!computing(s) || s->gc_running || !s->committed) return;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->b.n; i++)
         if (!s->got[i]) return;
     ward_circuit circ;
     int rc = build_circuit(s, &circ);
-    size_t nbits = s->n * DECIDE_BITS;
+    size_t nbits = s->b.n * DECIDE_BITS;
     uint8_t *bits = rc == WARD_OK ? malloc(nbits) : NULL;
     if (rc == WARD_OK && !bits) {
         ward_circuit_free(&circ);
@@ -420,20 +359,20 @@ static void maybe_start_gc(ward_core *c, ward_actions *out, decide_session *s, u
         return;
     }
     /* Our shares, party by party in name order, least significant bit first. */
-    for (size_t j = 0; j < s->n; j++)
+    for (size_t j = 0; j < s->b.n; j++)
         for (size_t i = 0; i < DECIDE_BITS; i++) bits[j * DECIDE_BITS + i] = (uint8_t)((s->shares[j] >> i) & 1);
-    sodium_memzero(s->shares, s->n * sizeof *s->shares);
+    sodium_memzero(s->shares, s->b.n * sizeof *s->shares);
     s->and_gates = circ.and_count;
-    int garbler = s->me == s->pa;
-    long other = s->party[garbler ? s->pb : s->pa];
+    int garbler = s->b.me == s->pa;
+    long other = s->b.party[garbler ? s->pb : s->pa];
     char name[64], why[300];
-    snprintf(name, sizeof name, "decide-%.32s", s->id_hex);
+    snprintf(name, sizeof name, "decide-%.32s", s->b.id_hex);
     uint8_t id[32];
-    memcpy(id, s->id, 32);
+    memcpy(id, s->b.id, 32);
     s->gc_running = 1;
-    s->deadline = now + 4 * (uint64_t)c->cfg.session_timeout_ms; /* a backstop: gc has its own */
+    s->b.deadline = now + 4 * (uint64_t)c->cfg.session_timeout_ms; /* a backstop: gc has its own */
     core_log(c, out, WARD_LOG_DEBUG, "session %.16s: garbled circuit with %s as %s, %llu AND gates",
-             s->id_hex, rname(c, other), garbler ? "garbler" : "evaluator",
+             s->b.id_hex, rname(c, other), garbler ? "garbler" : "evaluator",
              (unsigned long long)s->and_gates);
     rc = gc_start_owned(c, out, other, name, &circ, garbler, bits, nbits, on_gc_done, id, why,
                         sizeof why, now);
@@ -457,12 +396,12 @@ static void store_share(ward_core *c, ward_actions *out, decide_session *s, size
     if (s->got[p]) {
         if (sodium_memcmp(&s->shares[p], &v, sizeof v) != 0)
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
-                         "%s sent two different shares", rname(c, s->party[p]));
+                         "%s sent two different shares", rname(c, s->b.party[p]));
         return; /* a repeat */
     }
     s->shares[p] = v;
     s->got[p] = 1;
-    if (s->deadline < now + c->cfg.session_timeout_ms) s->deadline = now + c->cfg.session_timeout_ms;
+    if (s->b.deadline < now + c->cfg.session_timeout_ms) s->b.deadline = now + c->cfg.session_timeout_ms;
     maybe_start_gc(c, out, s, now);
 }
 
@@ -474,10 +413,10 @@ static void send_shares(ward_core *c, ward_actions *out, decide_session *s, uint
     sodium_memzero(&s->local, sizeof s->local);
     s->shared = 1;
     uint8_t id[32];
-    memcpy(id, s->id, 32);
+    memcpy(id, s->b.id, 32);
     size_t to[2] = {s->pa, s->pb};
     for (int k = 0; k < 2; k++) {
-        if (to[k] == s->me) continue;
+        if (to[k] == s->b.me) continue;
         uint8_t b[8];
         for (int i = 0; i < 8; i++) b[i] = (uint8_t)(share[k] >> (8 * i));
         Ward__Wire__GcData gd;
@@ -489,12 +428,12 @@ static void send_shares(ward_core *c, ward_actions *out, decide_session *s, uint
         ward__wire__envelope__init(&e);
         e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_GC_DATA;
         e.gc_data = &gd;
-        send_env(c, out, s, s->party[to[k]], WARD__WIRE__KIND__KIND_GC_DATA, R_SHARES, &e);
+        send_env(c, out, s, s->b.party[to[k]], WARD__WIRE__KIND__KIND_GC_DATA, R_SHARES, &e);
         sodium_memzero(b, sizeof b);
     }
     /* Our own share last: storing it may start the circuit. */
     for (int k = 0; k < 2 && find_session(c, id) == s; k++)
-        if (to[k] == s->me) store_share(c, out, s, s->me, share[k], now);
+        if (to[k] == s->b.me) store_share(c, out, s, s->b.me, share[k], now);
     sodium_memzero(share, sizeof share);
 }
 
@@ -502,14 +441,14 @@ static void on_committed(ward_core *c, ward_actions *out, decide_session *s, uin
     s->committed = 1;
     /* The proposer waits for the output; A and B for the shares; the other
      * parties for the completion notice. */
-    s->deadline = now + (computing(s) ? 2 : 4) * (uint64_t)c->cfg.session_timeout_ms;
+    s->b.deadline = now + (computing(s) ? 2 : 4) * (uint64_t)c->cfg.session_timeout_ms;
     send_shares(c, out, s, now);
 }
 
 /* The proposer has the output: answer, tell the others, finish. */
 static void deliver(ward_core *c, ward_actions *out, decide_session *s, uint64_t v, uint64_t now) {
     const Ward__Wire__DecideSpec *d = s->d;
-    if (d->op == WARD__WIRE__DECIDE_OP__DECIDE_OP_ARGMAX && v >= s->n) {
+    if (d->op == WARD__WIRE__DECIDE_OP__DECIDE_OP_ARGMAX && v >= s->b.n) {
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                      "the circuit's output %llu is not a party's index", (unsigned long long)v);
         return;
@@ -548,26 +487,26 @@ static void deliver(ward_core *c, ward_actions *out, decide_session *s, uint64_t
         ward_circuit_free(&circ);
     }
     res.and_gates = s->and_gates;
-    res.latency_ms = (double)(now - s->t0);
-    res.session = s->id_hex;
-    if (s->has_client) {
+    res.latency_ms = (double)(now - s->b.t0);
+    res.session = s->b.id_hex;
+    if (s->b.has_client) {
         Ward__Control__Response r;
         ward__control__response__init(&r);
-        r.id = s->req_id;
+        r.id = s->b.req_id;
         r.result_case = WARD__CONTROL__RESPONSE__RESULT_DECIDE;
         r.decide = &res;
-        core_reply(c, out, s->client, &r);
+        core_reply(c, out, s->b.client, &r);
     }
     /* Everyone else who is not A or B: a notice without the output. */
     Ward__Wire__Result note;
     ward__wire__result__init(&note);
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me || i == s->pa || i == s->pb) continue;
+    for (size_t i = 0; i < s->b.n; i++) {
+        if (i == s->b.me || i == s->pa || i == s->pb) continue;
         ward_envelope e;
         ward__wire__envelope__init(&e);
         e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_RESULT;
         e.result = &note;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_RESULT, R_RESULT, &e);
+        send_env(c, out, s, s->b.party[i], WARD__WIRE__KIND__KIND_RESULT, R_RESULT, &e);
     }
     done_session(c, out, s, "output delivered to the proposer and the computing nodes", now);
 }
@@ -585,11 +524,11 @@ static void on_gc_done(ward_core *c, ward_actions *out, const uint8_t owner[32],
     }
     uint64_t v = 0;
     for (size_t i = 0; i < nbits && i < 64; i++) v |= (uint64_t)(obits[i] & 1) << i;
-    if (s->me == (size_t)pos_of(s, s->proposer)) {
+    if (s->b.me == (size_t)pos_of(s, s->b.proposer)) {
         deliver(c, out, s, v, now);
         return;
     }
-    if (s->me == s->pa && (size_t)pos_of(s, s->proposer) != s->pb) {
+    if (s->b.me == s->pa && (size_t)pos_of(s, s->b.proposer) != s->pb) {
         uint8_t b[8];
         for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
         Ward__Wire__Result res;
@@ -600,34 +539,13 @@ static void on_gc_done(ward_core *c, ward_actions *out, const uint8_t owner[32],
         ward__wire__envelope__init(&e);
         e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_RESULT;
         e.result = &res;
-        send_env(c, out, s, s->proposer, WARD__WIRE__KIND__KIND_RESULT, R_RESULT, &e);
+        send_env(c, out, s, s->b.proposer, WARD__WIRE__KIND__KIND_RESULT, R_RESULT, &e);
     }
     done_session(c, out, s, "output computed with the other computing node", now);
 }
 
 static void on_all_accepted(ward_core *c, ward_actions *out, decide_session *s, uint64_t now) {
-    /* accepted_hash = SHA-256 of the accepted names, each NUL-terminated
-     * (as for aggregates). */
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    for (size_t i = 0; i < s->n; i++)
-        crypto_hash_sha256_update(&h, (const uint8_t *)s->d->parties[i], strlen(s->d->parties[i]) + 1);
-    uint8_t acc[32];
-    crypto_hash_sha256_final(&h, acc);
-    Ward__Wire__Commit cm;
-    ward__wire__commit__init(&cm);
-    cm.accepted_hash.data = acc;
-    cm.accepted_hash.len = 32;
-    cm.n_parties = s->n;
-    cm.parties = s->d->parties;
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_COMMIT;
-        e.commit = &cm;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_COMMIT, R_COMMIT, &e);
-    }
+    session_send_commit(c, out, &s->b, R_COMMIT, s->d->parties, NULL, 0);
     on_committed(c, out, s, now);
 }
 
@@ -777,33 +695,19 @@ void decide_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req
     spec.spec_case = WARD__WIRE__SESSION_SPEC__SPEC_DECIDE;
     spec.decide = &d;
     decide_session *s = calloc(1, sizeof *s);
-    if (s) {
-        s->spec_len = ward__wire__session_spec__get_packed_size(&spec);
-        s->spec_bytes = malloc(s->spec_len ? s->spec_len : 1);
-    }
-    if (!s || !s->spec_bytes) {
+    if (!s || session_pack_spec(&s->b, &spec) != WARD_OK) {
         free_session(s);
         free(parties);
         core_reply_error(c, out, client, req_id, WARD_ENOMEM, "out of memory");
         return;
     }
-    ward__wire__session_spec__pack(&spec, s->spec_bytes);
     free(parties);
     uint8_t nonce[WARD_WIRE_NONCE_BYTES];
-    ward_rng_bytes(c->rng, nonce, sizeof nonce);
-    core_session_id(s->id, c->name, nonce, sizeof nonce, s->spec_bytes, s->spec_len);
-    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
-    s->proposer = c->self;
-    s->has_client = 1;
-    s->client = client;
-    s->req_id = req_id;
-    s->t0 = now;
-    s->deadline = now + c->cfg.session_timeout_ms;
-    s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
+    session_open(c, &s->b, client, req_id, now, nonce);
     int reason = 0;
-    rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
+    rc = s->b.spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
     if (rc != WARD_OK) {
-        core_reply_error(c, out, client, req_id, rc, "%s", s->spec ? why : "out of memory");
+        core_reply_error(c, out, client, req_id, rc, "%s", s->b.spec ? why : "out of memory");
         free_session(s);
         return;
     }
@@ -813,79 +717,36 @@ void decide_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req
         free_session(s);
         return;
     }
-    s->next = c->decides;
-    c->decides = s;
-    s->accepted[s->me] = 1;
+    session_link(&c->decides, &s->b);
+    s->b.accepted[s->b.me] = 1;
     core_log(c, out, WARD_LOG_INFO, "session %.16s: proposing %s of %s %s.%s to %zu parties, "
-             "computed by %s and %s", s->id_hex, op_name(s->d->op), agg_name(s->d->agg),
-             s->d->table, s->d->column, s->n, s->d->garbler, s->d->evaluator);
-    Ward__Wire__Propose pr;
-    ward__wire__propose__init(&pr);
-    pr.spec.data = s->spec_bytes;
-    pr.spec.len = s->spec_len;
-    pr.nonce.data = nonce;
-    pr.nonce.len = sizeof nonce;
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PROPOSE;
-        e.propose = &pr;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_PROPOSE, R_PROPOSE, &e);
-    }
+             "computed by %s and %s", s->b.id_hex, op_name(s->d->op), agg_name(s->d->agg),
+             s->d->table, s->d->column, s->b.n, s->d->garbler, s->d->evaluator);
+    session_send_propose(c, out, &s->b, nonce, sizeof nonce);
 }
 
 static void on_propose(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
                        uint64_t now) {
-    const Ward__Wire__Propose *pr = e->propose;
     const char *pn = rname(c, from);
-    uint8_t id[32];
-    core_session_id(id, pn, pr->nonce.data, pr->nonce.len, pr->spec.data, pr->spec.len);
-    if (memcmp(id, e->session_id.data, 32) != 0) {
-        core_log(c, out, WARD_LOG_WARN, "proposal from %s: session id does not match its spec", pn);
-        return;
-    }
-    if (find_session(c, id)) return; /* a duplicate */
-    decide_session *s = calloc(1, sizeof *s);
+    decide_session *s =
+        (decide_session *)session_from_propose(c, out, c->decides, from, e, now, sizeof *s);
     if (!s) return;
-    memcpy(s->id, id, 32);
-    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
-    s->proposer = from;
-    s->t0 = now;
-    s->deadline = now + 2 * (uint64_t)c->cfg.session_timeout_ms;
-    s->spec_bytes = malloc(pr->spec.len);
-    if (s->spec_bytes) {
-        memcpy(s->spec_bytes, pr->spec.data, pr->spec.len);
-        s->spec_len = pr->spec.len;
-        s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
-    }
     char why[768] = "malformed spec";
     int reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
-    int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
+    int rc = s->b.spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
     if (rc == WARD_OK) rc = prepare_local(c, s, &reason, why, sizeof why);
-    ward_envelope r;
-    ward__wire__envelope__init(&r);
     if (rc == WARD_OK) {
         Ward__Wire__Accept acc;
         ward__wire__accept__init(&acc);
-        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ACCEPT;
-        r.accept = &acc;
-        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_ACCEPT, R_PROPOSE, &r);
-        s->next = c->decides;
-        c->decides = s;
-        core_log(c, out, WARD_LOG_INFO, "session %.16s: accepted %s of %s %s.%s from %s", s->id_hex,
+        session_send_accept(c, out, &s->b, from, &acc);
+        session_link(&c->decides, &s->b);
+        core_log(c, out, WARD_LOG_INFO, "session %.16s: accepted %s of %s %s.%s from %s", s->b.id_hex,
                  op_name(s->d->op), agg_name(s->d->agg), s->d->table, s->d->column, pn);
     } else {
-        Ward__Wire__Reject rej;
-        ward__wire__reject__init(&rej);
-        rej.code = reason;
-        rej.text = why;
-        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_REJECT;
-        r.reject = &rej;
-        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_REJECT, R_PROPOSE, &r);
-        core_log(c, out, WARD_LOG_INFO, "session %.16s: rejected proposal from %s: %s", s->id_hex,
+        session_send_reject(c, out, &s->b, from, reason, why);
+        core_log(c, out, WARD_LOG_INFO, "session %.16s: rejected proposal from %s: %s", s->b.id_hex,
                  pn, why);
-        if (s->d && s->party) audit(c, out, s, "session-rejected", why, now);
+        if (s->d && s->b.party) audit(c, out, s, "session-rejected", why, now);
         free_session(s);
     }
 }
@@ -893,32 +754,22 @@ static void on_propose(ward_core *c, ward_actions *out, long from, const ward_en
 int decide_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
                        uint64_t now) {
     if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE) {
-        Ward__Wire__SessionSpec *sp =
-            ward__wire__session_spec__unpack(NULL, e->propose->spec.len, e->propose->spec.data);
-        if (!sp) return 0;
-        int mine = sp->spec_case == WARD__WIRE__SESSION_SPEC__SPEC_DECIDE && sp->decide;
-        ward__wire__session_spec__free_unpacked(sp, NULL);
+        int mine = session_proposal_is(e, WARD__WIRE__SESSION_SPEC__SPEC_DECIDE);
         if (mine) on_propose(c, out, from, e, now);
         return mine;
     }
     if (e->session_id.len != 32) return 0;
     decide_session *s = find_session(c, e->session_id.data);
     if (!s) return 0; /* finished, never ours, or another kind's */
-    long p = pos_of(s, from);
-    if (p < 0) {
-        core_log(c, out, WARD_LOG_WARN, "session %.16s: message from non-party %s ignored", s->id_hex,
-                 rname(c, from));
-        return 1;
-    }
+    long p = session_sender_pos(c, out, &s->b, from);
+    if (p < 0) return 1;
     const char *pn = rname(c, from);
-    int proposer_here = s->proposer == c->self;
+    int proposer_here = s->b.proposer == c->self;
     switch (e->kind) {
     case WARD__WIRE__KIND__KIND_ACCEPT:
-        if (!proposer_here || s->committed || s->accepted[p]) break;
-        s->accepted[p] = 1;
-        for (size_t i = 0; i < s->n; i++)
-            if (!s->accepted[i]) return 1;
-        on_all_accepted(c, out, s, now);
+        if (!proposer_here || s->committed || s->b.accepted[p]) break;
+        s->b.accepted[p] = 1;
+        if (session_all_accepted(&s->b)) on_all_accepted(c, out, s, now);
         break;
     case WARD__WIRE__KIND__KIND_REJECT:
         if (!proposer_here || s->committed) break;
@@ -927,8 +778,8 @@ int decide_on_envelope(ward_core *c, ward_actions *out, long from, const ward_en
                      now, "refused by %s", e->reject->text[0] ? e->reject->text : pn);
         break;
     case WARD__WIRE__KIND__KIND_COMMIT:
-        if (from != s->proposer || s->committed) break;
-        if (e->commit->n_parties != s->n) {
+        if (from != s->b.proposer || s->committed) break;
+        if (e->commit->n_parties != s->b.n) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "commit from %s names another party set", pn);
             break;
@@ -960,7 +811,7 @@ int decide_on_envelope(ward_core *c, ward_actions *out, long from, const ward_en
             uint64_t v = 0;
             for (int i = 0; i < 8; i++) v |= (uint64_t)e->result->data.data[i] << (8 * i);
             deliver(c, out, s, v, now);
-        } else if (!proposer_here && from == s->proposer && s->shared && !computing(s)) {
+        } else if (!proposer_here && from == s->b.proposer && s->shared && !computing(s)) {
             done_session(c, out, s, "completed (the output went to the proposer and the computing nodes)",
                          now);
         }
@@ -979,37 +830,37 @@ int decide_on_envelope(ward_core *c, ward_actions *out, long from, const ward_en
 static void waiting_for(const ward_core *c, const decide_session *s, char *who, size_t cap) {
     size_t off = 0;
     who[0] = '\0';
-    for (size_t i = 0; i < s->n && off + 40 < cap; i++) {
-        if (i == s->me) continue;
+    for (size_t i = 0; i < s->b.n && off + 40 < cap; i++) {
+        if (i == s->b.me) continue;
         int w;
-        if (!s->committed) w = s->proposer == c->self ? !s->accepted[i] : s->party[i] == s->proposer;
+        if (!s->committed) w = s->b.proposer == c->self ? !s->b.accepted[i] : s->b.party[i] == s->b.proposer;
         else if (computing(s) && !s->gc_running) w = !s->got[i];
-        else if (s->proposer == c->self) w = i == s->pa || i == s->pb;
-        else w = computing(s) ? (i == s->pa || i == s->pb) : s->party[i] == s->proposer;
-        if (w) off += (size_t)snprintf(who + off, cap - off, "%s%s", off ? ", " : "", rname(c, s->party[i]));
+        else if (s->b.proposer == c->self) w = i == s->pa || i == s->pb;
+        else w = computing(s) ? (i == s->pa || i == s->pb) : s->b.party[i] == s->b.proposer;
+        if (w) off += (size_t)snprintf(who + off, cap - off, "%s%s", off ? ", " : "", rname(c, s->b.party[i]));
     }
     if (!off) snprintf(who, cap, "the other parties");
 }
 
 void decide_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
-    for (decide_session *s = c->decides, *next; s; s = next) {
-        next = s->next;
-        if (now < s->deadline) continue;
+    for (decide_session *s = (decide_session *)c->decides, *next; s; s = next) {
+        next = (decide_session *)s->b.next;
+        if (now < s->b.deadline) continue;
         char who[300];
         waiting_for(c, s, who, sizeof who);
-        uint64_t waited = now - s->t0;
+        uint64_t waited = now - s->b.t0;
         /* A party that only waits for the completion notice tells nobody. */
-        int quiet = s->shared && !computing(s) && s->proposer != c->self;
+        int quiet = s->shared && !computing(s) && s->b.proposer != c->self;
         fail_session(c, out, s, !quiet, WARD__WIRE__REASON__REASON_TIMEOUT, WARD_ESTATE, now,
                      "timed out after %llu ms waiting for %s", (unsigned long long)waited, who);
-        next = c->decides; /* the list may have changed */
+        next = (decide_session *)c->decides; /* the list may have changed */
     }
 }
 
 void decide_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
     for (int again = 1; again;) {
         again = 0;
-        for (decide_session *s = c->decides; s; s = s->next) {
+        for (decide_session *s = (decide_session *)c->decides; s; s = (decide_session *)s->b.next) {
             long p = pos_of(s, idx);
             if (p < 0) continue;
             /* Does this session still need that party? Before the commit
@@ -1020,9 +871,9 @@ void decide_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now
             int need, quiet = 0;
             if (!s->committed) need = 1;
             else if (computing(s)) need = (!s->gc_running && !s->got[p]) || (size_t)p == s->pa ||
-                                          (size_t)p == s->pb || idx == s->proposer;
-            else if (s->proposer == c->self) need = (size_t)p == s->pa || (size_t)p == s->pb;
-            else need = quiet = idx == s->proposer;
+                                          (size_t)p == s->pb || idx == s->b.proposer;
+            else if (s->b.proposer == c->self) need = (size_t)p == s->pa || (size_t)p == s->pb;
+            else need = quiet = idx == s->b.proposer;
             if (!need) continue;
             fail_session(c, out, s, !quiet, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
                          "lost the connection to party %s", rname(c, idx));
@@ -1033,32 +884,23 @@ void decide_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now
 }
 
 void decide_on_client_closed(ward_core *c, uint64_t client) {
-    for (decide_session *s = c->decides; s; s = s->next)
-        if (s->has_client && s->client == client) s->has_client = 0;
+    session_forget_client(c->decides, client);
 }
 
 void decide_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now) {
     while (c->decides)
-        fail_session(c, out, c->decides, 1, WARD__WIRE__REASON__REASON_CANCELLED, WARD_ESTATE, now,
-                     "%s", why);
+        fail_session(c, out, (decide_session *)c->decides, 1, WARD__WIRE__REASON__REASON_CANCELLED,
+                     WARD_ESTATE, now, "%s", why);
 }
 
 void decide_free_all(ward_core *c) {
     while (c->decides) {
-        decide_session *s = c->decides;
-        c->decides = s->next;
+        decide_session *s = (decide_session *)c->decides;
+        c->decides = s->b.next;
         free_session(s);
     }
 }
 
-uint32_t decide_from(const ward_core *c, long who) {
-    uint32_t n = 0;
-    for (const decide_session *s = c->decides; s; s = s->next) n += s->proposer == who;
-    return n;
-}
+uint32_t decide_from(const ward_core *c, long who) { return session_count_from(c->decides, who); }
 
-uint32_t decide_active(const ward_core *c) {
-    uint32_t n = 0;
-    for (const decide_session *s = c->decides; s; s = s->next) n++;
-    return n;
-}
+uint32_t decide_active(const ward_core *c) { return session_count(c->decides); }

@@ -85,6 +85,7 @@
 #include "hex.h"
 #include "learn.h"
 #include "learn_data.h"
+#include "session_common.h"
 #include "share.h"
 #include "store_rows.h"
 
@@ -116,19 +117,9 @@ typedef struct {
 } fl_slot;
 
 typedef struct fl_session {
-    struct fl_session *next;
-    uint8_t id[32];
-    char id_hex[65];
-    long proposer;
-    int has_client;
-    uint64_t client, req_id;
-    uint8_t *spec_bytes;
-    size_t spec_len;
-    Ward__Wire__SessionSpec *spec;
+    session_base b;        /* first: on c->fls (session_common.h) */
     const Ward__Wire__TrainSpec *ts;
-    size_t n, me, t, pos_coord;
-    long *party;
-    uint8_t *accepted;
+    size_t t, pos_coord;
     uint8_t *live;         /* our view: still in the run */
     int committed;
     ward_learn_spec *lspec;
@@ -147,7 +138,6 @@ typedef struct fl_session {
     fl_slot slot[2];
     int waiting_start;
     uint64_t start_at, last_start;
-    uint64_t deadline, t0;
     ward_rng rng;          /* private: the split and local SGD */
     int rng_ok;
     double metric[FL_METRICS];
@@ -178,14 +168,12 @@ typedef struct fl_session {
 static const char *rname(const ward_core *c, long idx) { return c->roster->members[idx].name; }
 
 static fl_session *find_session(ward_core *c, const uint8_t id[32]) {
-    for (fl_session *s = c->fls; s; s = s->next)
-        if (memcmp(s->id, id, 32) == 0) return s;
-    return NULL;
+    return (fl_session *)session_find(c->fls, id);
 }
 
 static void slot_free(fl_session *s, fl_slot *sl) {
-    if (sl->share) sodium_memzero(sl->share, s->n * s->mmax * sizeof *sl->share);
-    if (sl->sum) sodium_memzero(sl->sum, s->n * s->mmax * sizeof *sl->sum);
+    if (sl->share) sodium_memzero(sl->share, s->b.n * s->mmax * sizeof *sl->share);
+    if (sl->sum) sodium_memzero(sl->sum, s->b.n * s->mmax * sizeof *sl->sum);
     free(sl->share);
     free(sl->sum);
     free(sl->got);
@@ -200,14 +188,14 @@ static void slot_free(fl_session *s, fl_slot *sl) {
 static int slot_alloc(fl_session *s, fl_slot *sl, uint32_t round) {
     slot_free(s, sl);
     sl->round = round;
-    sl->got = calloc(s->n, 1);
-    sl->share = calloc(s->n * s->mmax, sizeof *sl->share);
-    sl->rep = calloc(s->n, 1);
-    sl->held = calloc(s->n * s->n, 1);
-    sl->hash = calloc(s->n, 32);
-    sl->in_set = calloc(s->n, 1);
-    sl->got_sum = calloc(s->n, 1);
-    sl->sum = calloc(s->n * s->mmax, sizeof *sl->sum);
+    sl->got = calloc(s->b.n, 1);
+    sl->share = calloc(s->b.n * s->mmax, sizeof *sl->share);
+    sl->rep = calloc(s->b.n, 1);
+    sl->held = calloc(s->b.n * s->b.n, 1);
+    sl->hash = calloc(s->b.n, 32);
+    sl->in_set = calloc(s->b.n, 1);
+    sl->got_sum = calloc(s->b.n, 1);
+    sl->sum = calloc(s->b.n * s->mmax, sizeof *sl->sum);
     if (!sl->got || !sl->share || !sl->rep || !sl->held || !sl->hash || !sl->in_set || !sl->got_sum ||
         !sl->sum)
         return WARD_ENOMEM;
@@ -230,44 +218,31 @@ static void free_session(fl_session *s) {
     ward_learn_data_free(&s->data);
     ward_learn_spec_free(s->lspec);
     if (s->rng_ok) ward_rng_clear(&s->rng);
-    free(s->party);
-    free(s->accepted);
     free(s->live);
     free(s->pers_of);
     free(s->pers_got);
     free(s->join_at);
     free(s->want);
     free(s->served);
-    if (s->spec) ward__wire__session_spec__free_unpacked(s->spec, NULL);
-    free(s->spec_bytes);
+    session_base_clear(&s->b);
     free(s);
 }
 
-static void unlink_session(ward_core *c, fl_session *s) {
-    for (fl_session **pp = &c->fls; *pp; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            return;
-        }
-}
+static void unlink_session(ward_core *c, fl_session *s) { session_unlink(&c->fls, &s->b); }
 
-static long pos_of(const fl_session *s, long idx) {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->party[i] == idx) return (long)i;
-    return -1;
-}
+static long pos_of(const fl_session *s, long idx) { return session_pos_of(&s->b, idx); }
 
 static long pos_of_name(const fl_session *s, const char *name) {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->b.n; i++)
         if (strcmp(s->ts->parties[i], name) == 0) return (long)i;
     return -1;
 }
 
-static int is_coord(const fl_session *s) { return s->me == s->pos_coord; }
+static int is_coord(const fl_session *s) { return s->b.me == s->pos_coord; }
 
 static size_t count_live(const fl_session *s) {
     size_t k = 0;
-    for (size_t i = 0; i < s->n; i++) k += s->live[i] != 0;
+    for (size_t i = 0; i < s->b.n; i++) k += s->live[i] != 0;
     return k;
 }
 
@@ -280,32 +255,26 @@ static size_t round_len(const fl_session *s, uint32_t r) {
 
 static void send_env(ward_core *c, ward_actions *out, fl_session *s, long to, int kind,
                      uint32_t round, ward_envelope *e) {
-    e->session_id.data = s->id;
-    e->session_id.len = 32;
-    e->kind = kind;
-    e->round = round;
-    e->sender = c->name;
-    e->seq = c->peers[to].next_seq++;
-    core_send_envelope(c, out, to, e);
+    session_send_env(c, out, &s->b, to, kind, round, e);
+}
+
+/* Whom an ABORT leaves out: after the commit, the parties dropped from
+ * the run; but the coordinator also tells those it dropped that are still
+ * connected: one may be detached, waiting to rejoin. */
+static int abort_skips(const ward_core *c, const session_base *b, size_t i) {
+    const fl_session *s = (const fl_session *)b;
+    return s->committed && !s->live[i] && !(is_coord(s) && core_peer_connected(c, s->b.party[i]));
+}
+
+/* Whom the coordinator's last ABORT leaves out: all but the parties that
+ * left, are connected and did not get back in. */
+static int not_rejoining(const ward_core *c, const session_base *b, size_t i) {
+    const fl_session *s = (const fl_session *)b;
+    return s->live[i] || !core_peer_connected(c, s->b.party[i]);
 }
 
 static void send_abort(ward_core *c, ward_actions *out, fl_session *s, int code, const char *text) {
-    Ward__Wire__Abort ab;
-    ward__wire__abort__init(&ab);
-    ab.code = code;
-    ab.text = (char *)text;
-    for (size_t i = 0; i < s->n; i++) {
-        /* The coordinator also tells parties it dropped: one may be
-         * detached, waiting to rejoin. */
-        if (i == s->me || (s->committed && !s->live[i] &&
-                           !(is_coord(s) && core_peer_connected(c, s->party[i]))))
-            continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ABORT;
-        e.abort = &ab;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_ABORT, s->round, &e);
-    }
+    session_send_abort(c, out, &s->b, code, text, s->round, abort_skips);
 }
 
 static void model_hash(const fl_session *s, uint8_t h[32]) {
@@ -323,13 +292,9 @@ static void model_hash(const fl_session *s, uint8_t h[32]) {
 
 static void audit(ward_core *c, ward_actions *out, fl_session *s, const char *kind,
                   const char *outcome, uint64_t now) {
-    if (!c->store || !s->ts || !s->party) return;
+    if (!c->store || !s->ts || !s->b.party) return;
     char details[2048], esc[512];
-    size_t j = 0;
-    for (size_t i = 0; outcome[i] && j + 1 < sizeof esc; i++)
-        if (outcome[i] != '"' && outcome[i] != '\\' && (unsigned char)outcome[i] >= 0x20)
-            esc[j++] = outcome[i];
-    esc[j] = '\0';
+    session_json_safe(esc, sizeof esc, outcome);
     char hhex[65] = "";
     if (s->g && strcmp(kind, "session-done") == 0) {
         uint8_t h[32];
@@ -341,16 +306,8 @@ static void audit(ward_core *c, ward_actions *out, fl_session *s, const char *ki
                        "\"proposer\":\"%s\",\"threshold\":%zu,\"contributed\":%u,"
                        "\"model_sha256\":\"%s\",\"outcome\":\"%s\",\"parties\":[",
                        s->ts->table, ward_learn_kind_name((ward_learn_kind)s->ts->model),
-                       s->ts->rounds, rname(c, s->proposer), s->t, s->contributed, hhex, esc);
-    for (size_t i = 0; i < s->n && off > 0 && (size_t)off < sizeof details; i++)
-        off += snprintf(details + off, sizeof details - (size_t)off, "%s\"%s\"", i ? "," : "",
-                        rname(c, s->party[i]));
-    if (off > 0 && (size_t)off < sizeof details)
-        snprintf(details + off, sizeof details - (size_t)off, "]}");
-    int rc = ward_audit_append_relaxed(c->store, NULL, NULL, (int64_t)now, kind, s->id_hex, details);
-    if (rc != WARD_OK)
-        core_log(c, out, WARD_LOG_ERROR, "session %.16s: audit append failed: %s", s->id_hex,
-                 ward_strerror(rc));
+                       s->ts->rounds, rname(c, s->b.proposer), s->t, s->contributed, hhex, esc);
+    session_audit_append(c, out, &s->b, kind, details, sizeof details, off, now);
 }
 
 static void fail_session(ward_core *c, ward_actions *out, fl_session *s, int notify, int reason,
@@ -365,9 +322,8 @@ static void fail_session(ward_core *c, ward_actions *out, fl_session *s, int not
     va_end(ap);
     unlink_session(c, s);
     if (notify) send_abort(c, out, s, reason, msg);
-    if (s->has_client)
-        core_reply_error(c, out, s->client, s->req_id, code, "session %.16s: %s", s->id_hex, msg);
-    core_log(c, out, WARD_LOG_WARN, "session %.16s (train on %s) aborted: %s", s->id_hex,
+    session_reply_failure(c, out, &s->b, code, msg);
+    core_log(c, out, WARD_LOG_WARN, "session %.16s (train on %s) aborted: %s", s->b.id_hex,
              s->ts ? s->ts->table : "?", msg);
     audit(c, out, s, "session-aborted", msg, now);
     c->stats.sessions_failed++;
@@ -377,44 +333,44 @@ static void fail_session(ward_core *c, ward_actions *out, fl_session *s, int not
 /* ---- the spec and the local data ------------------------------------------ */
 
 static int bind_spec(ward_core *c, fl_session *s, char *why, size_t cap) {
-    if (s->spec->spec_case != WARD__WIRE__SESSION_SPEC__SPEC_TRAIN || !s->spec->train) {
+    if (s->b.spec->spec_case != WARD__WIRE__SESSION_SPEC__SPEC_TRAIN || !s->b.spec->train) {
         snprintf(why, cap, "not a train spec");
         return WARD_EUNSUPPORTED;
     }
-    const Ward__Wire__TrainSpec *ts = s->spec->train;
+    const Ward__Wire__TrainSpec *ts = s->b.spec->train;
     s->ts = ts;
     if (ts->n_parties < 2 || ts->n_parties > FL_MAX_PARTIES || ts->n_parties > c->roster->n_members) {
         snprintf(why, cap, "training needs 2 to %d parties", FL_MAX_PARTIES);
         return WARD_EPARSE;
     }
-    s->n = ts->n_parties;
-    s->party = calloc(s->n, sizeof *s->party);
-    s->accepted = calloc(s->n, 1);
-    s->live = calloc(s->n, 1);
-    s->join_at = calloc(s->n, sizeof *s->join_at);
-    s->want = calloc(s->n, sizeof *s->want);
-    s->served = calloc(s->n, sizeof *s->served);
-    if (!s->party || !s->accepted || !s->live || !s->join_at || !s->want || !s->served)
+    s->b.n = ts->n_parties;
+    s->b.party = calloc(s->b.n, sizeof *s->b.party);
+    s->b.accepted = calloc(s->b.n, 1);
+    s->live = calloc(s->b.n, 1);
+    s->join_at = calloc(s->b.n, sizeof *s->join_at);
+    s->want = calloc(s->b.n, sizeof *s->want);
+    s->served = calloc(s->b.n, sizeof *s->served);
+    if (!s->b.party || !s->b.accepted || !s->live || !s->join_at || !s->want || !s->served)
         return WARD_ENOMEM;
     long me = -1, pc = -1;
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->b.n; i++) {
         long idx = ward_roster_find(c->roster, ts->parties[i]);
         if (idx < 0 || (i > 0 && strcmp(ts->parties[i - 1], ts->parties[i]) >= 0)) {
             snprintf(why, cap, "party list must name roster members in ascending order");
             return WARD_EPARSE;
         }
-        s->party[i] = idx;
+        s->b.party[i] = idx;
         s->live[i] = 1;
         if (idx == c->self) me = (long)i;
-        if (idx == s->proposer) pc = (long)i;
+        if (idx == s->b.proposer) pc = (long)i;
     }
     if (me < 0 || pc < 0) {
         snprintf(why, cap, me < 0 ? "this node is not a party" : "the proposer is not a party");
         return WARD_EPARSE;
     }
-    s->me = (size_t)me;
+    s->b.me = (size_t)me;
     s->pos_coord = (size_t)pc;
-    s->t = s->n / 2 + 1;
+    s->t = s->b.n / 2 + 1;
     if (ts->threshold != s->t) {
         snprintf(why, cap, "threshold %u is not floor(n/2) + 1 = %zu", ts->threshold, s->t);
         return WARD_EPARSE;
@@ -474,7 +430,7 @@ static int prepare_dp(ward_core *c, fl_session *s, int *reason, char *why, size_
     double rho_r = 0;
     int rc = ward_dp_cdp_rho(&rho_target, ts->epsilon, ts->delta);
     if (rc == WARD_OK)
-        rc = ward_learn_stats_scales(&s->st, s->lspec, (uint32_t)s->n, ts->rows_max, 1000);
+        rc = ward_learn_stats_scales(&s->st, s->lspec, (uint32_t)s->b.n, ts->rows_max, 1000);
     if (rc == WARD_OK)
         rc = ward_learn_stats_dp_plan(&s->sdp, &s->st, s->lspec, rho_target * FL_DP_STATS_SHARE, s->honest);
     if (rc == WARD_OK)
@@ -483,7 +439,7 @@ static int prepare_dp(ward_core *c, fl_session *s, int *reason, char *why, size_
     if (rc == WARD_OK) rc = ward_fedavg_dp_rho(&rho_r, num, den, sens, s->m.nparams, s->honest);
     if (rc == WARD_OK) rc = ward_fedavg_bound_examples(&bound, ts->clip, s->scale, ts->rows_max);
     if (rc == WARD_OK)
-        rc = ward_fedavg_plan_make(&s->plan, s->m.nparams, (uint32_t)s->n, s->scale, bound, num, den);
+        rc = ward_fedavg_plan_make(&s->plan, s->m.nparams, (uint32_t)s->b.n, s->scale, bound, num, den);
     if (rc == WARD_OK && s->plan.field != WARD_FIELD_F61) rc = WARD_EOVERFLOW;
     if (rc != WARD_OK) {
         *reason = WARD__WIRE__REASON__REASON_BOUNDS;
@@ -559,15 +515,15 @@ static int prepare_local(ward_core *c, fl_session *s, int *reason, char *why, si
     const char *const *cols;
     size_t ncols;
     ward_learn_spec_columns(s->lspec, &cols, &ncols);
-    for (size_t i = 0; c->cfg.policy && i < s->n; i++) {
-        if (i == s->me) continue;
+    for (size_t i = 0; c->cfg.policy && i < s->b.n; i++) {
+        if (i == s->b.me) continue;
         for (size_t k = 0; k < ncols; k++) {
             char rule[256];
-            if (!ward_policy_allows(c->cfg.policy, rule, sizeof rule, rname(c, s->party[i]),
+            if (!ward_policy_allows(c->cfg.policy, rule, sizeof rule, rname(c, s->b.party[i]),
                                     ts->table, cols[k], "train")) {
                 *reason = WARD__WIRE__REASON__REASON_POLICY;
                 snprintf(why, cap, "%s: train on %s.%s for %s: %s", c->name, ts->table, cols[k],
-                         rname(c, s->party[i]), rule);
+                         rname(c, s->b.party[i]), rule);
                 return WARD_EINVAL;
             }
         }
@@ -599,15 +555,15 @@ static int prepare_local(ward_core *c, fl_session *s, int *reason, char *why, si
         rc = ward_fedavg_bound_update(&bound, ts->clip, s->scale);
         if (rc == WARD_OK)
             rc = ward_fedavg_plan_make(&s->plan, ts->synthetic_params ? ts->synthetic_params : s->m.nparams,
-                                       (uint32_t)s->n, s->scale, bound, 0, 0);
+                                       (uint32_t)s->b.n, s->scale, bound, 0, 0);
         if (rc == WARD_OK && s->plan.field != WARD_FIELD_F61) rc = WARD_EOVERFLOW;
         if (rc == WARD_OK)
-            rc = ward_learn_stats_scales(&s->st, s->lspec, (uint32_t)s->n, ts->rows_max, 1e18);
+            rc = ward_learn_stats_scales(&s->st, s->lspec, (uint32_t)s->b.n, ts->rows_max, 1e18);
     }
     if (rc != WARD_OK) {
         *reason = WARD__WIRE__REASON__REASON_BOUNDS;
         snprintf(why, cap, "%s: %u parties x clip %g at scale 2^%u could wrap F_(2^61-1)", c->name,
-                 (unsigned)s->n, ts->clip, ts->scale_log2);
+                 (unsigned)s->b.n, ts->clip, ts->scale_log2);
         return rc == WARD_EOVERFLOW ? rc : WARD_EOVERFLOW;
     }
     /* The rows. */
@@ -661,8 +617,8 @@ static int prepare_local(ward_core *c, fl_session *s, int *reason, char *why, si
     s->vec = calloc(s->mmax, sizeof *s->vec);
     if (!s->g || !s->vel || !s->upd || !s->vec) return WARD_ENOMEM;
     if (ts->personalize_epochs && is_coord(s)) {
-        s->pers_of = calloc(s->n * FL_PERS, sizeof *s->pers_of);
-        s->pers_got = calloc(s->n, 1);
+        s->pers_of = calloc(s->b.n * FL_PERS, sizeof *s->pers_of);
+        s->pers_got = calloc(s->b.n, 1);
         if (!s->pers_of || !s->pers_got) return WARD_ENOMEM;
     }
     return WARD_OK;
@@ -710,18 +666,18 @@ static void personalize(ward_core *c, ward_actions *out, fl_session *s) {
     free(w);
     if (rc != WARD_OK) {
         /* Reported as missing, not as a failure of the run. */
-        core_log(c, out, WARD_LOG_WARN, "session %.16s: personalisation at %s failed: %s", s->id_hex,
+        core_log(c, out, WARD_LOG_WARN, "session %.16s: personalisation at %s failed: %s", s->b.id_hex,
                        c->name, ward_strerror(rc));
         return;
     }
     s->have_pers = 1;
     core_log(c, out, WARD_LOG_INFO,
              "session %.16s: personalised model (%u epochs, kept here): %s %.4f before, %.4f after",
-             s->id_hex, ts->personalize_epochs,
+             s->b.id_hex, ts->personalize_epochs,
              s->m.head == WARD_LEARN_REGRESSION ? "rmse" : "accuracy", s->pers[0], s->pers[2]);
     if (s->pers_of) {
-        memcpy(s->pers_of + s->me * FL_PERS, s->pers, sizeof s->pers);
-        s->pers_got[s->me] = 1;
+        memcpy(s->pers_of + s->b.me * FL_PERS, s->pers, sizeof s->pers);
+        s->pers_got[s->b.me] = 1;
     }
 }
 
@@ -783,7 +739,7 @@ static int contribution(ward_core *c, ward_actions *out, fl_session *s, char *wh
      * released), so the others contribute zeros. */
     int64_t nval = 0, correct = 0, tp = 0, fp = 0, fn = 0;
     double sse = 0;
-    for (size_t i = 0; i < s->nval && (!s->dp || s->proposer == c->self); i++) {
+    for (size_t i = 0; i < s->nval && (!s->dp || s->b.proposer == c->self); i++) {
         size_t row = s->idx[s->ntr + i];
         double pred, y = s->data.y[row];
         int rc = ward_learn_predict(&s->m, &pred, s->g, s->data.x + row * s->data.d);
@@ -824,7 +780,7 @@ static void send_fl(ward_core *c, ward_actions *out, fl_session *s, long to, uin
 /* Names of the parties flagged in mark, into names (pointers into the spec). */
 static size_t mark_names(const fl_session *s, char **names, const uint8_t *mark) {
     size_t k = 0;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->b.n; i++)
         if (mark[i]) names[k++] = s->ts->parties[i];
     return k;
 }
@@ -838,10 +794,10 @@ static void send_hold(ward_core *c, ward_actions *out, fl_session *s, fl_slot *s
     uint8_t h[32];
     model_hash(s, h);
     if (is_coord(s)) {
-        on_hold(c, out, s, sl, s->me, sl->got, h, now);
+        on_hold(c, out, s, sl, s->b.me, sl->got, h, now);
         return;
     }
-    char **names = calloc(s->n, sizeof *names);
+    char **names = calloc(s->b.n, sizeof *names);
     if (!names) return;
     Ward__Wire__FlUpdate u;
     ward__wire__fl_update__init(&u);
@@ -854,9 +810,9 @@ static void send_hold(ward_core *c, ward_actions *out, fl_session *s, fl_slot *s
         u.n_personal = FL_PERS;
         u.personal = s->pers;
     }
-    send_fl(c, out, s, s->party[s->pos_coord], sl->round, &u);
+    send_fl(c, out, s, s->b.party[s->pos_coord], sl->round, &u);
     free(names);
-    s->deadline = now + c->cfg.session_timeout_ms;
+    s->b.deadline = now + c->cfg.session_timeout_ms;
 }
 
 /* Coordinator: S from the reports, then SET to every party in the run. */
@@ -865,30 +821,30 @@ static void decide_set(ward_core *c, ward_actions *out, fl_session *s, fl_slot *
     /* Every reporter's model must be ours (drift check), from round 1 on. */
     uint8_t h[32];
     model_hash(s, h);
-    for (size_t i = 0; sl->round > 0 && i < s->n; i++)
+    for (size_t i = 0; sl->round > 0 && i < s->b.n; i++)
         if (sl->rep[i] && memcmp(sl->hash + 32 * i, h, 32) != 0) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "round %u: the model of %s differs from the coordinator's (drift)",
-                         sl->round, rname(c, s->party[i]));
+                         sl->round, rname(c, s->b.party[i]));
             return;
         }
-    for (size_t i = 0; i < s->n; i++) nrep += s->live[i] && sl->rep[i];
-    for (size_t j = 0; j < s->n; j++) {
+    for (size_t i = 0; i < s->b.n; i++) nrep += s->live[i] && sl->rep[i];
+    for (size_t j = 0; j < s->b.n; j++) {
         int all = 1;
-        for (size_t i = 0; i < s->n && all; i++)
-            if (s->live[i] && sl->rep[i] && !sl->held[i * s->n + j]) all = 0;
+        for (size_t i = 0; i < s->b.n && all; i++)
+            if (s->live[i] && sl->rep[i] && !sl->held[i * s->b.n + j]) all = 0;
         sl->in_set[j] = (uint8_t)(all && nrep > 0);
         ns += sl->in_set[j];
     }
     if (nrep < s->t || ns < s->t) {
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
                      "round %u: only %zu parties reported and %zu contributions reached them all; "
-                     "%zu of %zu are needed (t = floor(n/2) + 1)", sl->round, nrep, ns, s->t, s->n);
+                     "%zu of %zu are needed (t = floor(n/2) + 1)", sl->round, nrep, ns, s->t, s->b.n);
         return;
     }
-    char **names = calloc(s->n, sizeof *names);
-    char **back = calloc(s->n, sizeof *back);
-    uint8_t *joins = calloc(s->n, 1);
+    char **names = calloc(s->b.n, sizeof *names);
+    char **back = calloc(s->b.n, sizeof *back);
+    uint8_t *joins = calloc(s->b.n, 1);
     if (!names || !back || !joins) {
         free(names);
         free(back);
@@ -896,13 +852,13 @@ static void decide_set(ward_core *c, ward_actions *out, fl_session *s, fl_slot *
         return;
     }
     /* Parties that asked back in join from the next round (there is one). */
-    for (size_t i = 0; i < s->n; i++)
-        if (i != s->me && s->want[i] > s->served[i] && sl->round + 1 <= s->ts->rounds + 1) {
+    for (size_t i = 0; i < s->b.n; i++)
+        if (i != s->b.me && s->want[i] > s->served[i] && sl->round + 1 <= s->ts->rounds + 1) {
             s->served[i] = s->want[i];
             s->join_at[i] = sl->round + 1;
             joins[i] = 1;
             core_log(c, out, WARD_LOG_INFO, "session %.16s: %s rejoins the run from round %u",
-                     s->id_hex, rname(c, s->party[i]), sl->round + 1);
+                     s->b.id_hex, rname(c, s->b.party[i]), sl->round + 1);
         }
     Ward__Wire__FlUpdate u;
     ward__wire__fl_update__init(&u);
@@ -911,16 +867,16 @@ static void decide_set(ward_core *c, ward_actions *out, fl_session *s, fl_slot *
     u.parties = names;
     u.n_rejoin = mark_names(s, back, joins);
     u.rejoin = back;
-    for (size_t i = 0; i < s->n; i++)
-        if (i != s->me && s->live[i]) send_fl(c, out, s, s->party[i], sl->round, &u);
+    for (size_t i = 0; i < s->b.n; i++)
+        if (i != s->b.me && s->live[i]) send_fl(c, out, s, s->b.party[i], sl->round, &u);
     free(names);
     free(back);
     free(joins);
-    if (ns < s->n)
+    if (ns < s->b.n)
         core_log(c, out, WARD_LOG_INFO, "session %.16s: round %u opens the sum of %zu of %zu parties",
-                 s->id_hex, sl->round, ns, s->n);
+                 s->b.id_hex, sl->round, ns, s->b.n);
     sl->have_set = 1;
-    s->deadline = now + c->cfg.session_timeout_ms;
+    s->b.deadline = now + c->cfg.session_timeout_ms;
 }
 
 static void on_hold(ward_core *c, ward_actions *out, fl_session *s, fl_slot *sl, size_t p,
@@ -931,19 +887,19 @@ static void on_hold(ward_core *c, ward_actions *out, fl_session *s, fl_slot *sl,
     if (sl->rep[p] || sl->have_set) return;
     if (hash) memcpy(sl->hash + 32 * p, hash, 32);
     sl->rep[p] = 1;
-    memcpy(sl->held + p * s->n, holds, s->n);
+    memcpy(sl->held + p * s->b.n, holds, s->b.n);
 }
 
 /* Our share of the sum over S, to every party in the run. */
 static void send_sum(ward_core *c, ward_actions *out, fl_session *s, fl_slot *sl) {
     size_t m = round_len(s, sl->round);
-    for (size_t j = 0; j < s->n; j++)
+    for (size_t j = 0; j < s->b.n; j++)
         if (sl->in_set[j] && !sl->got[j]) return; /* we lack one: others will open it */
-    ward_f61 *mine = sl->sum + s->me * s->mmax;
+    ward_f61 *mine = sl->sum + s->b.me * s->mmax;
     memset(mine, 0, m * sizeof *mine);
-    for (size_t j = 0; j < s->n; j++)
+    for (size_t j = 0; j < s->b.n; j++)
         if (sl->in_set[j]) ward_f61_vec_add(mine, mine, sl->share + j * s->mmax, m);
-    sl->got_sum[s->me] = 1;
+    sl->got_sum[s->b.me] = 1;
     sl->sent_sum = 1;
     Ward__Wire__FlUpdate u;
     ward__wire__fl_update__init(&u);
@@ -951,8 +907,8 @@ static void send_sum(ward_core *c, ward_actions *out, fl_session *s, fl_slot *sl
     u.field = WARD__WIRE__FIELD__FIELD_P61;
     u.n_elements = m;
     u.elements = mine;
-    for (size_t i = 0; i < s->n; i++)
-        if (i != s->me && s->live[i]) send_fl(c, out, s, s->party[i], sl->round, &u);
+    for (size_t i = 0; i < s->b.n; i++)
+        if (i != s->b.me && s->live[i]) send_fl(c, out, s, s->b.party[i], sl->round, &u);
 }
 
 static void finish(ward_core *c, ward_actions *out, fl_session *s, uint64_t now);
@@ -1035,14 +991,14 @@ static int apply_sum(ward_core *c, ward_actions *out, fl_session *s, const int64
 /* Coordinator: the model (public to the parties) and the round at which
  * party j rejoins, with the run's members from then on. */
 static void send_sync(ward_core *c, ward_actions *out, fl_session *s, size_t j) {
-    char **names = calloc(s->n, sizeof *names);
-    uint8_t *mem = calloc(s->n, 1);
+    char **names = calloc(s->b.n, sizeof *names);
+    uint8_t *mem = calloc(s->b.n, 1);
     if (!names || !mem) {
         free(names);
         free(mem);
         return;
     }
-    for (size_t i = 0; i < s->n; i++) mem[i] = s->live[i] || s->join_at[i] == s->round;
+    for (size_t i = 0; i < s->b.n; i++) mem[i] = s->live[i] || s->join_at[i] == s->round;
     Ward__Wire__FlUpdate u;
     ward__wire__fl_update__init(&u);
     u.step = WARD__WIRE__FL_STEP__FL_STEP_SYNC;
@@ -1055,7 +1011,7 @@ static void send_sync(ward_core *c, ward_actions *out, fl_session *s, size_t j) 
         u.n_velocity = s->m.nparams;
         u.velocity = s->vel;
     }
-    send_fl(c, out, s, s->party[j], s->round, &u);
+    send_fl(c, out, s, s->b.party[j], s->round, &u);
     free(names);
     free(mem);
 }
@@ -1070,7 +1026,7 @@ static void maybe_open(ward_core *c, ward_actions *out, fl_session *s, uint64_t 
     ward_f61 *sec = calloc(m, sizeof *sec);
     int64_t *v = calloc(m, sizeof *v);
     int rc = sh && xs && sec && v ? WARD_OK : WARD_ENOMEM;
-    for (size_t i = 0; rc == WARD_OK && i < s->n && k < s->t; i++)
+    for (size_t i = 0; rc == WARD_OK && i < s->b.n && k < s->t; i++)
         if (sl->got_sum[i]) {
             sh[k] = sl->sum + i * s->mmax;
             xs[k++] = i + 1;
@@ -1079,23 +1035,23 @@ static void maybe_open(ward_core *c, ward_actions *out, fl_session *s, uint64_t 
         rc = ward_shamir_f61_reconstruct(sec, m, sh, xs, k, s->t);
         for (size_t j = 0; j < m && rc == WARD_OK; j++) v[j] = ward_f61_to_i64(sec[j]);
         if (rc == WARD_OK) {
-            for (size_t j = 0; j < s->n; j++)
-                if (sl->in_set[j] && j == s->me) s->contributed++;
+            for (size_t j = 0; j < s->b.n; j++)
+                if (sl->in_set[j] && j == s->b.me) s->contributed++;
             uint8_t id[32];
-            memcpy(id, s->id, 32);
+            memcpy(id, s->b.id, 32);
             rc = apply_sum(c, out, s, v, now);
             if (rc == WARD_OK && find_session(c, id) == s) {
                 /* Next round: the slot of this one is reused two rounds on. */
                 uint32_t next = s->round + 1;
                 s->round = next;
-                for (size_t j = 0; is_coord(s) && j < s->n; j++)
+                for (size_t j = 0; is_coord(s) && j < s->b.n; j++)
                     if (s->join_at[j] == next) send_sync(c, out, s, j);
                 s->start_at = s->last_start + s->ts->pace_ms;
                 if (s->start_at <= now) {
                     start_round(c, out, s, now);
                 } else {
                     s->waiting_start = 1;
-                    s->deadline = s->start_at + c->cfg.session_timeout_ms;
+                    s->b.deadline = s->start_at + c->cfg.session_timeout_ms;
                 }
             }
             rc = WARD_OK;
@@ -1117,17 +1073,17 @@ static void check_progress(ward_core *c, ward_actions *out, fl_session *s, uint6
     fl_slot *sl = cur_slot(s);
     if (!sl->started) return;
     uint8_t id[32];
-    memcpy(id, s->id, 32);
+    memcpy(id, s->b.id, 32);
     if (!sl->sent_hold) {
         int all = 1;
-        for (size_t j = 0; j < s->n && all; j++)
+        for (size_t j = 0; j < s->b.n && all; j++)
             if (s->live[j] && !sl->got[j]) all = 0;
         if (all) send_hold(c, out, s, sl, now);
         if (find_session(c, id) != s) return;
     }
     if (is_coord(s) && !sl->have_set) {
         int all = 1;
-        for (size_t i = 0; i < s->n && all; i++)
+        for (size_t i = 0; i < s->b.n && all; i++)
             if (s->live[i] && !sl->rep[i]) all = 0;
         if (all) decide_set(c, out, s, sl, now);
         if (find_session(c, id) != s) return;
@@ -1138,10 +1094,10 @@ static void check_progress(ward_core *c, ward_actions *out, fl_session *s, uint6
 
 static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t now) {
     s->waiting_start = 0;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->b.n; i++)
         if (s->join_at[i] == s->round) s->live[i] = 1;
     s->last_start = now;
-    s->deadline = now + c->cfg.session_timeout_ms;
+    s->b.deadline = now + c->cfg.session_timeout_ms;
     fl_slot *sl = cur_slot(s);
     if (sl->round != s->round || !sl->got) {
         if (slot_alloc(s, sl, s->round) != WARD_OK) {
@@ -1163,7 +1119,7 @@ static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t
     size_t m = round_len(s, s->round);
     if (s->dp && !s->debited) {
         /* Charged, in a committed transaction, before our first share. */
-        ward_ledger_spend sp = {s->id_hex, s->ts->table, s->cls, s->rho_total, s->eps_spent,
+        ward_ledger_spend sp = {s->b.id_hex, s->ts->table, s->cls, s->rho_total, s->eps_spent,
                                 s->ts->delta};
         uint64_t seq = 0;
         int lrc = ward_ledger_debit(&c->ledger, &seq, &sp, s->class_limit, (int64_t)now);
@@ -1179,7 +1135,7 @@ static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t
         s->debited = 1;
         core_log(c, out, WARD_LOG_INFO,
                  "session %.16s: charged rho %.4g (epsilon %.4g, delta %.3g) to table %s, class %s "
-                 "(ledger entry %llu)", s->id_hex, s->rho_total, s->eps_spent, s->ts->delta,
+                 "(ledger entry %llu)", s->b.id_hex, s->rho_total, s->eps_spent, s->ts->delta,
                  s->ts->table, ward_ledger_class_name(s->cls), (unsigned long long)seq);
     }
     int rc = contribution(c, out, s, why, sizeof why);
@@ -1189,8 +1145,8 @@ static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t
         return;
     }
     ward_f61 *secret = calloc(m, sizeof *secret);
-    ward_f61 *all = calloc(s->n * m, sizeof *all);
-    ward_f61 **ptr = calloc(s->n, sizeof *ptr);
+    ward_f61 *all = calloc(s->b.n * m, sizeof *all);
+    ward_f61 **ptr = calloc(s->b.n, sizeof *ptr);
     if (!secret || !all || !ptr) {
         free(secret);
         free(all);
@@ -1201,8 +1157,8 @@ static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t
     }
     for (size_t j = 0; j < m; j++) secret[j] = ward_f61_from_i64(s->vec[j]);
     sodium_memzero(s->vec, s->mmax * sizeof *s->vec);
-    for (size_t i = 0; i < s->n; i++) ptr[i] = all + i * m;
-    rc = ward_shamir_f61_share(c->rng, ptr, s->n, s->t, secret, m);
+    for (size_t i = 0; i < s->b.n; i++) ptr[i] = all + i * m;
+    rc = ward_shamir_f61_share(c->rng, ptr, s->b.n, s->t, secret, m);
     sodium_memzero(secret, m * sizeof *secret);
     free(secret);
     if (rc == WARD_OK) {
@@ -1211,18 +1167,18 @@ static void start_round(ward_core *c, ward_actions *out, fl_session *s, uint64_t
         u.step = WARD__WIRE__FL_STEP__FL_STEP_SHARE;
         u.field = WARD__WIRE__FIELD__FIELD_P61;
         u.n_elements = m;
-        for (size_t i = 0; i < s->n; i++) {
-            if (i == s->me || !s->live[i]) continue;
+        for (size_t i = 0; i < s->b.n; i++) {
+            if (i == s->b.me || !s->live[i]) continue;
             u.elements = ptr[i];
             uint32_t lab = s->round;
             if (c->cfg.test_fault == WARD_TEST_FAULT_FL_WRONG_ROUND && lab == 2) lab = 4;
-            send_fl(c, out, s, s->party[i], lab, &u);
+            send_fl(c, out, s, s->b.party[i], lab, &u);
         }
-        memcpy(sl->share + s->me * s->mmax, ptr[s->me], m * sizeof *all);
-        sl->got[s->me] = 1;
+        memcpy(sl->share + s->b.me * s->mmax, ptr[s->b.me], m * sizeof *all);
+        sl->got[s->b.me] = 1;
         sl->started = 1;
     }
-    sodium_memzero(all, s->n * m * sizeof *all);
+    sodium_memzero(all, s->b.n * m * sizeof *all);
     free(all);
     free(ptr);
     if (rc != WARD_OK) {
@@ -1239,12 +1195,12 @@ static void finish(ward_core *c, ward_actions *out, fl_session *s, uint64_t now)
     char hhex[65];
     model_hash(s, h);
     ward_hex_encode_var(hhex, sizeof hhex, h, 32);
-    if (s->has_client) {
+    if (s->b.has_client) {
         /* The model: kind, sizes, the standardiser and the parameters. */
         size_t cap = 512 + 32 * (s->m.nparams + 2 * s->z.dims) + strlen(ts->features) * 2 +
                      strlen(ts->label) * 2;
         char *mj = malloc(cap);
-        char **fin = calloc(s->n, sizeof *fin);
+        char **fin = calloc(s->b.n, sizeof *fin);
         if (mj && fin) {
             size_t off = (size_t)snprintf(mj, cap,
                                           "{\"kind\": \"%s\", \"features\": %zu, \"classes\": %zu, "
@@ -1286,8 +1242,8 @@ static void finish(ward_core *c, ward_actions *out, fl_session *s, uint64_t now)
             res.rounds = ts->rounds;
             res.n_metrics = nm;
             res.metrics = mp;
-            res.latency_ms = (double)(now - s->t0);
-            res.session = s->id_hex;
+            res.latency_ms = (double)(now - s->b.t0);
+            res.session = s->b.id_hex;
             res.model_hash = hhex;
             res.n_parties = ts->n_parties;
             res.parties = ts->parties;
@@ -1304,13 +1260,13 @@ static void finish(ward_core *c, ward_actions *out, fl_session *s, uint64_t now)
             Ward__Control__Metric *pv = NULL, **pvp = NULL;
             size_t npm = 0;
             if (ts->personalize_epochs && s->pers_of) {
-                pm = calloc(s->n, sizeof *pm);
-                pmp = calloc(s->n, sizeof *pmp);
-                pv = calloc(s->n * FL_PERS, sizeof *pv);
-                pvp = calloc(s->n * FL_PERS, sizeof *pvp);
+                pm = calloc(s->b.n, sizeof *pm);
+                pmp = calloc(s->b.n, sizeof *pmp);
+                pv = calloc(s->b.n * FL_PERS, sizeof *pv);
+                pvp = calloc(s->b.n * FL_PERS, sizeof *pvp);
             }
-            for (size_t i = 0; pm && pmp && pv && pvp && i < s->n; i++) {
-                if (!s->pers_got[i] || (s->dp && i != s->me)) continue;
+            for (size_t i = 0; pm && pmp && pv && pvp && i < s->b.n; i++) {
+                if (!s->pers_got[i] || (s->dp && i != s->b.me)) continue;
                 Ward__Control__PartyMetrics *x = &pm[npm];
                 ward__control__party_metrics__init(x);
                 x->party = s->ts->parties[i];
@@ -1334,38 +1290,26 @@ static void finish(ward_core *c, ward_actions *out, fl_session *s, uint64_t now)
             res.personal = pmp;
             Ward__Control__Response r;
             ward__control__response__init(&r);
-            r.id = s->req_id;
+            r.id = s->b.req_id;
             r.result_case = WARD__CONTROL__RESPONSE__RESULT_TRAIN;
             r.train = &res;
-            core_reply(c, out, s->client, &r);
+            core_reply(c, out, s->b.client, &r);
             free(pm);
             free(pmp);
             free(pv);
             free(pvp);
         } else {
-            core_reply_error(c, out, s->client, s->req_id, WARD_ENOMEM, "out of memory");
+            core_reply_error(c, out, s->b.client, s->b.req_id, WARD_ENOMEM, "out of memory");
         }
         free(mj);
         free(fin);
     }
-    if (is_coord(s)) {
-        /* Parties that left and did not get back in stop waiting. */
-        Ward__Wire__Abort ab;
-        ward__wire__abort__init(&ab);
-        ab.code = WARD__WIRE__REASON__REASON_CANCELLED;
-        ab.text = (char *)"the run ended before this party could rejoin";
-        for (size_t i = 0; i < s->n; i++) {
-            if (i == s->me || s->live[i] || !core_peer_connected(c, s->party[i])) continue;
-            ward_envelope e;
-            ward__wire__envelope__init(&e);
-            e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ABORT;
-            e.abort = &ab;
-            send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_ABORT, s->round, &e);
-        }
-    }
+    if (is_coord(s)) /* Parties that left and did not get back in stop waiting. */
+        session_send_abort(c, out, &s->b, WARD__WIRE__REASON__REASON_CANCELLED,
+                           "the run ended before this party could rejoin", s->round, not_rejoining);
     unlink_session(c, s);
     core_log(c, out, WARD_LOG_INFO, "session %.16s: trained %s on %s over %u rounds, model %.16s",
-             s->id_hex, ward_learn_kind_name(s->m.kind), ts->table, ts->rounds, hhex);
+             s->b.id_hex, ward_learn_kind_name(s->m.kind), ts->table, ts->rounds, hhex);
     audit(c, out, s, "session-done", "model trained", now);
     c->stats.sessions_done++;
     free_session(s);
@@ -1379,26 +1323,7 @@ static void on_committed(ward_core *c, ward_actions *out, fl_session *s, uint64_
 }
 
 static void on_all_accepted(ward_core *c, ward_actions *out, fl_session *s, uint64_t now) {
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    for (size_t i = 0; i < s->n; i++)
-        crypto_hash_sha256_update(&h, (const uint8_t *)s->ts->parties[i], strlen(s->ts->parties[i]) + 1);
-    uint8_t acc[32];
-    crypto_hash_sha256_final(&h, acc);
-    Ward__Wire__Commit cm;
-    ward__wire__commit__init(&cm);
-    cm.accepted_hash.data = acc;
-    cm.accepted_hash.len = 32;
-    cm.n_parties = s->n;
-    cm.parties = s->ts->parties;
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_COMMIT;
-        e.commit = &cm;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_COMMIT, 0, &e);
-    }
+    session_send_commit(c, out, &s->b, 0, s->ts->parties, NULL, 0);
     on_committed(c, out, s, now);
 }
 
@@ -1519,119 +1444,61 @@ void fl_start(ward_core *c, ward_actions *out, uint64_t client, uint64_t req_id,
     spec.spec_case = WARD__WIRE__SESSION_SPEC__SPEC_TRAIN;
     spec.train = &d;
     fl_session *s = calloc(1, sizeof *s);
-    if (s) {
-        s->spec_len = ward__wire__session_spec__get_packed_size(&spec);
-        s->spec_bytes = malloc(s->spec_len ? s->spec_len : 1);
-    }
-    if (!s || !s->spec_bytes) {
+    if (!s || session_pack_spec(&s->b, &spec) != WARD_OK) {
         free_session(s);
         free(parties);
         free(features);
         core_reply_error(c, out, client, req_id, WARD_ENOMEM, "out of memory");
         return;
     }
-    ward__wire__session_spec__pack(&spec, s->spec_bytes);
     free(parties);
     free(features);
     uint8_t nonce[WARD_WIRE_NONCE_BYTES];
-    ward_rng_bytes(c->rng, nonce, sizeof nonce);
-    core_session_id(s->id, c->name, nonce, sizeof nonce, s->spec_bytes, s->spec_len);
-    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
-    s->proposer = c->self;
-    s->has_client = 1;
-    s->client = client;
-    s->req_id = req_id;
-    s->t0 = now;
-    s->deadline = now + c->cfg.session_timeout_ms;
-    s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
+    session_open(c, &s->b, client, req_id, now, nonce);
     int reason = 0;
-    rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
+    rc = s->b.spec ? bind_spec(c, s, why, sizeof why) : WARD_ENOMEM;
     if (rc == WARD_OK) rc = prepare_local(c, s, &reason, why, sizeof why);
     if (rc != WARD_OK) {
         core_reply_error(c, out, client, req_id, rc, "%s", why[0] ? why : ward_strerror(rc));
         free_session(s);
         return;
     }
-    s->next = c->fls;
-    c->fls = s;
-    s->accepted[s->me] = 1;
+    session_link(&c->fls, &s->b);
+    s->b.accepted[s->b.me] = 1;
     core_log(c, out, WARD_LOG_INFO, "session %.16s: proposing to train %s on %s with %zu parties, "
-             "%u rounds, t = %zu", s->id_hex, ward_learn_kind_name(s->m.kind), s->ts->table, s->n,
+             "%u rounds, t = %zu", s->b.id_hex, ward_learn_kind_name(s->m.kind), s->ts->table, s->b.n,
              s->ts->rounds, s->t);
-    Ward__Wire__Propose pr;
-    ward__wire__propose__init(&pr);
-    pr.spec.data = s->spec_bytes;
-    pr.spec.len = s->spec_len;
-    pr.nonce.data = nonce;
-    pr.nonce.len = sizeof nonce;
-    for (size_t i = 0; i < s->n; i++) {
-        if (i == s->me) continue;
-        ward_envelope e;
-        ward__wire__envelope__init(&e);
-        e.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_PROPOSE;
-        e.propose = &pr;
-        send_env(c, out, s, s->party[i], WARD__WIRE__KIND__KIND_PROPOSE, 0, &e);
-    }
+    session_send_propose(c, out, &s->b, nonce, sizeof nonce);
 }
 
 static void on_propose(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
                        uint64_t now) {
-    const Ward__Wire__Propose *pr = e->propose;
     const char *pn = rname(c, from);
-    uint8_t id[32];
-    core_session_id(id, pn, pr->nonce.data, pr->nonce.len, pr->spec.data, pr->spec.len);
-    if (memcmp(id, e->session_id.data, 32) != 0) {
-        core_log(c, out, WARD_LOG_WARN, "proposal from %s: session id does not match its spec", pn);
-        return;
-    }
-    if (find_session(c, id)) return;
-    fl_session *s = calloc(1, sizeof *s);
+    fl_session *s = (fl_session *)session_from_propose(c, out, c->fls, from, e, now, sizeof *s);
     if (!s) return;
-    memcpy(s->id, id, 32);
-    ward_hex_encode_var(s->id_hex, sizeof s->id_hex, s->id, 32);
-    s->proposer = from;
-    s->t0 = now;
-    s->deadline = now + 2 * (uint64_t)c->cfg.session_timeout_ms;
-    s->spec_bytes = malloc(pr->spec.len);
-    if (s->spec_bytes) {
-        memcpy(s->spec_bytes, pr->spec.data, pr->spec.len);
-        s->spec_len = pr->spec.len;
-        s->spec = ward__wire__session_spec__unpack(NULL, s->spec_len, s->spec_bytes);
-    }
     char why[768] = "malformed spec";
     int reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
-    int rc = s->spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
+    int rc = s->b.spec ? bind_spec(c, s, why, sizeof why) : WARD_EPARSE;
     if (rc == WARD_OK) rc = prepare_local(c, s, &reason, why, sizeof why);
-    ward_envelope r;
-    ward__wire__envelope__init(&r);
     if (rc == WARD_OK) {
         Ward__Wire__Accept acc;
         ward__wire__accept__init(&acc);
-        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_ACCEPT;
-        r.accept = &acc;
-        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_ACCEPT, 0, &r);
-        s->next = c->fls;
-        c->fls = s;
+        session_send_accept(c, out, &s->b, from, &acc);
+        session_link(&c->fls, &s->b);
         core_log(c, out, WARD_LOG_INFO, "session %.16s: accepted training of %s on %s from %s",
-                 s->id_hex, ward_learn_kind_name(s->m.kind), s->ts->table, pn);
+                 s->b.id_hex, ward_learn_kind_name(s->m.kind), s->ts->table, pn);
     } else {
-        Ward__Wire__Reject rej;
-        ward__wire__reject__init(&rej);
-        rej.code = reason;
-        rej.text = why;
-        r.payload_case = WARD__WIRE__ENVELOPE__PAYLOAD_REJECT;
-        r.reject = &rej;
-        send_env(c, out, s, from, WARD__WIRE__KIND__KIND_REJECT, 0, &r);
-        core_log(c, out, WARD_LOG_INFO, "session %.16s: rejected training from %s: %s", s->id_hex,
+        session_send_reject(c, out, &s->b, from, reason, why);
+        core_log(c, out, WARD_LOG_INFO, "session %.16s: rejected training from %s: %s", s->b.id_hex,
                  pn, why);
-        if (s->ts && s->party) audit(c, out, s, "session-rejected", why, now);
+        if (s->ts && s->b.party) audit(c, out, s, "session-rejected", why, now);
         free_session(s);
     }
 }
 
 /* Names of a HOLD or SET into a mark per party; 0 or a protocol error. */
 static int names_to_mark(const fl_session *s, uint8_t *mark, char **names, size_t k) {
-    memset(mark, 0, s->n);
+    memset(mark, 0, s->b.n);
     for (size_t i = 0; i < k; i++) {
         long p = pos_of_name(s, names[i]);
         if (p < 0 || mark[p]) return WARD_EPARSE;
@@ -1645,8 +1512,8 @@ static void send_rejoin(ward_core *c, ward_actions *out, fl_session *s, uint64_t
     ward__wire__fl_update__init(&u);
     u.step = WARD__WIRE__FL_STEP__FL_STEP_REJOIN;
     u.model_version = s->detach_n;
-    if (core_peer_connected(c, s->party[s->pos_coord]))
-        send_fl(c, out, s, s->party[s->pos_coord], s->round, &u);
+    if (core_peer_connected(c, s->b.party[s->pos_coord]))
+        send_fl(c, out, s, s->b.party[s->pos_coord], s->round, &u);
     s->rejoin_resend = now + c->cfg.session_timeout_ms;
 }
 
@@ -1660,11 +1527,11 @@ static void detach(ward_core *c, ward_actions *out, fl_session *s, const char *w
     snprintf(msg, sizeof msg, "%s left the run in round %u (%.300s); asking to rejoin", c->name,
              s->round, why);
     send_abort(c, out, s, WARD__WIRE__REASON__REASON_TIMEOUT, msg);
-    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s", s->id_hex, msg);
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s", s->b.id_hex, msg);
     s->detached = 1;
     s->detach_n++;
     s->waiting_start = 0;
-    s->deadline = now + (uint64_t)FL_REJOIN_WAIT * c->cfg.session_timeout_ms;
+    s->b.deadline = now + (uint64_t)FL_REJOIN_WAIT * c->cfg.session_timeout_ms;
     send_rejoin(c, out, s, now);
 }
 
@@ -1674,34 +1541,34 @@ static int may_detach(const fl_session *s) { return s->committed && s->round >= 
 
 /* Coordinator: party p asks back in (tag k); decided with the next SET. */
 static void on_rejoin(ward_core *c, ward_actions *out, fl_session *s, size_t p, uint64_t k) {
-    if (!is_coord(s) || p == s->me || k <= s->served[p] || k > UINT32_MAX || k <= s->want[p]) return;
+    if (!is_coord(s) || p == s->b.me || k <= s->served[p] || k > UINT32_MAX || k <= s->want[p]) return;
     s->want[p] = (uint32_t)k;
-    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s asks to rejoin (round %u)", s->id_hex,
-             rname(c, s->party[p]), s->round);
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s asks to rejoin (round %u)", s->b.id_hex,
+             rname(c, s->b.party[p]), s->round);
 }
 
 /* A detached party: the coordinator readmits us at round r with its model. */
 static void on_sync(ward_core *c, ward_actions *out, fl_session *s, size_t p,
                     const Ward__Wire__FlUpdate *u, uint64_t now) {
     uint32_t r = u->fl_round;
-    if (!s->detached || s->party[p] != s->proposer || u->model_version != s->detach_n) return;
-    uint8_t *mark = calloc(s->n, 1);
+    if (!s->detached || s->b.party[p] != s->b.proposer || u->model_version != s->detach_n) return;
+    uint8_t *mark = calloc(s->b.n, 1);
     if (!mark) return;
     if (r <= s->round || r > s->ts->rounds + 1 || u->n_params != s->m.nparams ||
         (s->dp && u->n_velocity != s->m.nparams) || names_to_mark(s, mark, u->parties, u->n_parties) != WARD_OK ||
-        !mark[s->me] || !ward_learn_params_ok(u->params, u->n_params)) {
+        !mark[s->b.me] || !ward_learn_params_ok(u->params, u->n_params)) {
         free(mark);
         fail_session(c, out, s, 0, 0, WARD_EPARSE, now, "%s sent a malformed resynchronisation",
-                     rname(c, s->party[p]));
+                     rname(c, s->b.party[p]));
         return;
     }
     memcpy(s->g, u->params, s->m.nparams * sizeof *s->g);
     if (s->dp) memcpy(s->vel, u->velocity, s->m.nparams * sizeof *s->vel);
-    memcpy(s->live, mark, s->n);
+    memcpy(s->live, mark, s->b.n);
     free(mark);
     char what[96];
     snprintf(what, sizeof what, "rejoined at round %u (left in round %u)", r, s->round);
-    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s", s->id_hex, what);
+    core_log(c, out, WARD_LOG_INFO, "session %.16s: %s", s->b.id_hex, what);
     audit(c, out, s, "session-rejoined", what, now);
     s->detached = 0;
     s->round = r;
@@ -1711,7 +1578,7 @@ static void on_sync(ward_core *c, ward_actions *out, fl_session *s, size_t p,
 static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, const ward_envelope *e,
                   uint64_t now) {
     const Ward__Wire__FlUpdate *u = e->fl_update;
-    const char *pn = rname(c, s->party[p]);
+    const char *pn = rname(c, s->b.party[p]);
     uint32_t r = u->fl_round;
     if (u->step == WARD__WIRE__FL_STEP__FL_STEP_REJOIN) {
         on_rejoin(c, out, s, p, u->model_version);
@@ -1759,7 +1626,7 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
     }
     uint8_t *mark = NULL;
     if (!vec) {
-        mark = calloc(s->n, 1);
+        mark = calloc(s->b.n, 1);
         if (!mark) return;
         if (names_to_mark(s, mark, u->parties, u->n_parties) != WARD_OK) {
             free(mark);
@@ -1802,7 +1669,7 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
         on_hold(c, out, s, sl, p, mark, u->model_hash.len == 32 ? u->model_hash.data : NULL, now);
         break;
     case WARD__WIRE__FL_STEP__FL_STEP_SET:
-        if (s->party[p] != s->proposer) {
+        if (s->b.party[p] != s->b.proposer) {
             free(mark);
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "%s announced a contributor set but is not the coordinator", pn);
@@ -1810,7 +1677,7 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
         }
         if (!sl->have_set) {
             size_t k = 0;
-            for (size_t i = 0; i < s->n; i++) k += mark[i];
+            for (size_t i = 0; i < s->b.n; i++) k += mark[i];
             if (k < s->t) {
                 free(mark);
                 fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
@@ -1818,7 +1685,7 @@ static void on_fl(ward_core *c, ward_actions *out, fl_session *s, size_t p, cons
                              r, k, s->t);
                 return;
             }
-            memcpy(sl->in_set, mark, s->n);
+            memcpy(sl->in_set, mark, s->b.n);
             sl->have_set = 1;
             for (size_t i = 0; i < u->n_rejoin; i++) {
                 long q = pos_of_name(s, u->rejoin[i]);
@@ -1850,11 +1717,11 @@ static void drop_party(ward_core *c, ward_actions *out, fl_session *s, size_t p,
     s->live[p] = 0;
     if (s->detached) return; /* our view is replaced when we rejoin */
     core_log(c, out, WARD_LOG_INFO, "session %.16s: %s dropped out in round %u (%s); %zu of %zu remain",
-             s->id_hex, rname(c, s->party[p]), s->round, why, count_live(s), s->n);
+             s->b.id_hex, rname(c, s->b.party[p]), s->round, why, count_live(s), s->b.n);
     if (count_live(s) < s->t) {
         fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
                      "only %zu parties remain after %s dropped out (%.200s); t = %zu are needed",
-                     count_live(s), rname(c, s->party[p]), why, s->t);
+                     count_live(s), rname(c, s->b.party[p]), why, s->t);
         return;
     }
     check_progress(c, out, s, now);
@@ -1862,32 +1729,22 @@ static void drop_party(ward_core *c, ward_actions *out, fl_session *s, size_t p,
 
 int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e, uint64_t now) {
     if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE) {
-        Ward__Wire__SessionSpec *sp =
-            ward__wire__session_spec__unpack(NULL, e->propose->spec.len, e->propose->spec.data);
-        if (!sp) return 0;
-        int mine = sp->spec_case == WARD__WIRE__SESSION_SPEC__SPEC_TRAIN && sp->train;
-        ward__wire__session_spec__free_unpacked(sp, NULL);
+        int mine = session_proposal_is(e, WARD__WIRE__SESSION_SPEC__SPEC_TRAIN);
         if (mine) on_propose(c, out, from, e, now);
         return mine;
     }
     if (e->session_id.len != 32) return 0;
     fl_session *s = find_session(c, e->session_id.data);
     if (!s) return 0;
-    long p = pos_of(s, from);
-    if (p < 0) {
-        core_log(c, out, WARD_LOG_WARN, "session %.16s: message from non-party %s ignored", s->id_hex,
-                 rname(c, from));
-        return 1;
-    }
+    long p = session_sender_pos(c, out, &s->b, from);
+    if (p < 0) return 1;
     const char *pn = rname(c, from);
-    int proposer_here = s->proposer == c->self;
+    int proposer_here = s->b.proposer == c->self;
     switch (e->kind) {
     case WARD__WIRE__KIND__KIND_ACCEPT:
-        if (!proposer_here || s->committed || s->accepted[p]) break;
-        s->accepted[p] = 1;
-        for (size_t i = 0; i < s->n; i++)
-            if (!s->accepted[i]) return 1;
-        on_all_accepted(c, out, s, now);
+        if (!proposer_here || s->committed || s->b.accepted[p]) break;
+        s->b.accepted[p] = 1;
+        if (session_all_accepted(&s->b)) on_all_accepted(c, out, s, now);
         break;
     case WARD__WIRE__KIND__KIND_REJECT:
         if (!proposer_here || s->committed) break;
@@ -1896,8 +1753,8 @@ int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelo
                      now, "refused by %s", e->reject->text[0] ? e->reject->text : pn);
         break;
     case WARD__WIRE__KIND__KIND_COMMIT:
-        if (from != s->proposer || s->committed) break;
-        if (e->commit->n_parties != s->n) {
+        if (from != s->b.proposer || s->committed) break;
+        if (e->commit->n_parties != s->b.n) {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PROTOCOL, WARD_EPARSE, now,
                          "commit from %s names another party set", pn);
             break;
@@ -1908,7 +1765,7 @@ int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelo
         on_fl(c, out, s, (size_t)p, e, now);
         break;
     case WARD__WIRE__KIND__KIND_ABORT:
-        if (s->committed && from != s->proposer) {
+        if (s->committed && from != s->b.proposer) {
             /* After the commit a party other than the coordinator that
              * gives up leaves the run; it goes on while t remain. */
             if (s->join_at[p] > e->round) break; /* it left before it was readmitted */
@@ -1929,30 +1786,30 @@ int fl_on_envelope(ward_core *c, ward_actions *out, long from, const ward_envelo
 }
 
 void fl_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
-    for (fl_session *s = c->fls, *next; s; s = next) {
-        next = s->next;
+    for (fl_session *s = (fl_session *)c->fls, *next; s; s = next) {
+        next = (fl_session *)s->b.next;
         if (s->detached) {
-            if (now < s->deadline) {
+            if (now < s->b.deadline) {
                 if (now >= s->rejoin_resend) send_rejoin(c, out, s, now);
                 continue;
             }
             fail_session(c, out, s, 0, 0, WARD_ESTATE, now,
                          "left the run in round %u and could not rejoin within %u ms", s->round,
                          FL_REJOIN_WAIT * c->cfg.session_timeout_ms);
-            next = c->fls;
+            next = (fl_session *)c->fls;
             break;
         }
         if (s->waiting_start) {
             if (now >= s->start_at) {
                 start_round(c, out, s, now);
-                next = c->fls;
+                next = (fl_session *)c->fls;
             }
             continue;
         }
-        if (now < s->deadline) continue;
+        if (now < s->b.deadline) continue;
         fl_slot *sl = cur_slot(s);
         uint8_t id[32];
-        memcpy(id, s->id, 32);
+        memcpy(id, s->b.id, 32);
         if (s->committed && sl->started && !sl->sent_hold) {
             /* Report what we hold; the coordinator leaves out the rest. */
             send_hold(c, out, s, sl, now);
@@ -1967,11 +1824,11 @@ void fl_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
             detach(c, out, s, "timed out waiting for the round's sums", now);
         } else {
             fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_TIMEOUT, WARD_ESTATE, now,
-                         "timed out after %llu ms %s", (unsigned long long)(now - s->t0),
+                         "timed out after %llu ms %s", (unsigned long long)(now - s->b.t0),
                          !s->committed ? "waiting for the parties to accept"
                                        : "waiting for the round's sums");
         }
-        next = c->fls;
+        next = (fl_session *)c->fls;
         break; /* one at a time: the list may have changed */
     }
 }
@@ -1979,23 +1836,23 @@ void fl_on_tick(ward_core *c, ward_actions *out, uint64_t now) {
 void fl_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
     for (int again = 1; again;) {
         again = 0;
-        for (fl_session *s = c->fls; s; s = s->next) {
+        for (fl_session *s = (fl_session *)c->fls; s; s = (fl_session *)s->b.next) {
             long p = pos_of(s, idx);
             if (p < 0 || !s->live[p]) continue;
-            if (idx == s->proposer && may_detach(s)) {
+            if (idx == s->b.proposer && may_detach(s)) {
                 /* Perhaps a partition: wait for the channel, then ask back in. */
                 if (!s->detached) detach(c, out, s, "lost the coordinator's channel", now);
                 continue;
             }
-            if (!s->committed || idx == s->proposer) {
+            if (!s->committed || idx == s->b.proposer) {
                 fail_session(c, out, s, 1, WARD__WIRE__REASON__REASON_PEER_LOST, WARD_ESTATE, now,
-                             "lost the connection to %s %s", idx == s->proposer ? "the coordinator" : "party",
+                             "lost the connection to %s %s", idx == s->b.proposer ? "the coordinator" : "party",
                              rname(c, idx));
                 again = 1;
                 break;
             }
             uint8_t id[32];
-            memcpy(id, s->id, 32);
+            memcpy(id, s->b.id, 32);
             drop_party(c, out, s, (size_t)p, "lost its channel", now);
             if (find_session(c, id) != s) {
                 again = 1;
@@ -2006,36 +1863,26 @@ void fl_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now) {
 }
 
 void fl_on_peer_up(ward_core *c, ward_actions *out, long idx, uint64_t now) {
-    for (fl_session *s = c->fls; s; s = s->next)
-        if (s->detached && idx == s->proposer) send_rejoin(c, out, s, now);
+    for (fl_session *s = (fl_session *)c->fls; s; s = (fl_session *)s->b.next)
+        if (s->detached && idx == s->b.proposer) send_rejoin(c, out, s, now);
 }
 
-void fl_on_client_closed(ward_core *c, uint64_t client) {
-    for (fl_session *s = c->fls; s; s = s->next)
-        if (s->has_client && s->client == client) s->has_client = 0;
-}
+void fl_on_client_closed(ward_core *c, uint64_t client) { session_forget_client(c->fls, client); }
 
 void fl_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now) {
     while (c->fls)
-        fail_session(c, out, c->fls, 1, WARD__WIRE__REASON__REASON_CANCELLED, WARD_ESTATE, now, "%s", why);
+        fail_session(c, out, (fl_session *)c->fls, 1, WARD__WIRE__REASON__REASON_CANCELLED, WARD_ESTATE,
+                     now, "%s", why);
 }
 
 void fl_free_all(ward_core *c) {
     while (c->fls) {
-        fl_session *s = c->fls;
-        c->fls = s->next;
+        fl_session *s = (fl_session *)c->fls;
+        c->fls = s->b.next;
         free_session(s);
     }
 }
 
-uint32_t fl_from(const ward_core *c, long who) {
-    uint32_t n = 0;
-    for (const fl_session *s = c->fls; s; s = s->next) n += s->proposer == who;
-    return n;
-}
+uint32_t fl_from(const ward_core *c, long who) { return session_count_from(c->fls, who); }
 
-uint32_t fl_active(const ward_core *c) {
-    uint32_t n = 0;
-    for (const fl_session *s = c->fls; s; s = s->next) n++;
-    return n;
-}
+uint32_t fl_active(const ward_core *c) { return session_count(c->fls); }
