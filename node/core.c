@@ -350,14 +350,9 @@ static void send_keepalive(ward_core *c, ward_actions *out, long to, int pong, u
     core_send_envelope(c, out, to, &e);
 }
 
-/* A proposal from a peer that already holds max_peer_sessions sessions
- * here is answered with a REJECT (REASON_BUSY) and goes no further: a
- * roster peer cannot fill a node's memory with sessions. A repeat of a
- * proposal this node already holds is not counted twice: the modules drop
- * it as a duplicate. Returns 1 when refused. */
-static int peer_busy(ward_core *c, ward_actions *out, long from, const ward_envelope *e) {
+int core_peer_busy(ward_core *c, ward_actions *out, long from, const ward_envelope *e) {
     uint32_t held = agg_from(c, from) + decide_from(c, from) + fl_from(c, from) + gc_from(c, from);
-    if (held < c->cfg.max_peer_sessions || e->session_id.len != 32) return 0;
+    if (held < c->cfg.max_peer_sessions) return 0;
     char text[160];
     snprintf(text, sizeof text, "%s is busy: %s already holds %u sessions there; try again later",
              c->name, peer_name(c, from), held);
@@ -380,9 +375,8 @@ static int peer_busy(ward_core *c, ward_actions *out, long from, const ward_enve
 }
 
 /* A whole envelope from a peer (reassembled when it came in chunks): a
- * Ping is answered, a Pong only proves the channel alive, a proposal from a
- * peer at its cap is refused, and everything else goes to the session kind
- * that owns it. */
+ * Ping is answered, a Pong only proves the channel alive, and everything
+ * else goes to the session kind that owns it. */
 static void dispatch_envelope(ward_core *c, ward_actions *out, long from, const ward_envelope *e,
                               uint64_t now) {
     if (e->kind == WARD__WIRE__KIND__KIND_PING) {
@@ -390,7 +384,6 @@ static void dispatch_envelope(ward_core *c, ward_actions *out, long from, const 
         return;
     }
     if (e->kind == WARD__WIRE__KIND__KIND_PONG) return;
-    if (e->kind == WARD__WIRE__KIND__KIND_PROPOSE && peer_busy(c, out, from, e)) return;
     if (!decide_on_envelope(c, out, from, e, now) && !fl_on_envelope(c, out, from, e, now) &&
         !gc_on_envelope(c, out, from, e, now))
         agg_on_envelope(c, out, from, e, now);

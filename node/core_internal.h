@@ -148,6 +148,14 @@ void agg_on_peer_lost(ward_core *c, ward_actions *out, long idx, uint64_t now_ms
 void agg_on_client_closed(ward_core *c, uint64_t client);
 void agg_abort_all(ward_core *c, ward_actions *out, const char *why, uint64_t now_ms);
 void agg_free_all(ward_core *c);
+/* A PROPOSE that would open a new session here (a first proposal, or a
+ * garbled-circuit join no local command waits for) from a peer that already
+ * holds max_peer_sessions sessions at this node: answered with a REJECT
+ * (REASON_BUSY, naming the node, the peer and the count) and logged, so a
+ * roster peer cannot fill a node's memory with sessions. Returns 1 when it
+ * refused, 0 when the session may open. Counts every kind's sessions that
+ * the peer proposed (agg_from, decide_from, fl_from, gc_from). */
+int core_peer_busy(ward_core *c, ward_actions *out, long from, const ward_envelope *e);
 uint32_t agg_active(const ward_core *c);
 /* Sessions here that peer `who` proposed (peer_busy in core.c). */
 uint32_t agg_from(const ward_core *c, long who);

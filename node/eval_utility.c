@@ -493,7 +493,7 @@ static double ceiling_of(const prepared *p, double eps) {
             break;
         }
     }
-    double u = l1 > 0 ? 1 - err / l1 : 1;
+    double u = l1 > 0 ? 1 - err / l1 : (err == 0 ? 1 : 0); /* as score() rates a release */
     return u > 0 ? u : 0;
 }
 

@@ -32,11 +32,12 @@
  * from its exact row count (free) and a sum centred on the middle of the
  * declared bounds, so sensitivity (upper - lower) / 2, with Laplace noise,
  * clamped to the bounds; a sum with Laplace noise at max(|lower|, upper).
- * No query of the set can do better at its class budget whatever the
- * allocator, split or noise distribution (up to epsilon / (2 sinh(epsilon
- * / 2)), at least 0.95 here, for the L1-optimal staircase noise), unless
- * the release is tuned to this data and so worse on other data its
- * policy admits.
+ * No pure epsilon-DP release of the set's form does better at its class
+ * budget whatever the allocator, split or noise distribution (up to
+ * epsilon / (2 sinh(epsilon / 2)), at least 0.95 here, for the L1-optimal
+ * staircase noise), unless it is tuned to this data and so worse on other
+ * data its policy admits; an (epsilon, delta) release may do a little
+ * better by trimming its noise's tails.
  */
 #ifndef WARD_EVAL_UTILITY_H
 #define WARD_EVAL_UTILITY_H

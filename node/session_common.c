@@ -228,6 +228,7 @@ session_base *session_from_propose(ward_core *c, ward_actions *out, session_base
         return NULL;
     }
     if (session_find(list, id)) return NULL; /* a duplicate */
+    if (core_peer_busy(c, out, from, e)) return NULL;
     session_base *s = calloc(1, size);
     if (!s) return NULL;
     memcpy(s->id, id, 32);

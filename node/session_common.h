@@ -89,7 +89,8 @@ void session_open(ward_core *c, session_base *s, uint64_t client, uint64_t req_i
 /* Party: a new session of `size` bytes for a PROPOSE whose id matches its
  * spec and is not on `list` yet, with the spec copied and unpacked
  * (s->spec NULL when it does not parse) and two session timeouts to see
- * the COMMIT. NULL for a mismatch (logged), a repeat or no memory. */
+ * the COMMIT. NULL for a mismatch (logged), a repeat, a peer at its cap
+ * (refused: core_peer_busy) or no memory. */
 session_base *session_from_propose(ward_core *c, ward_actions *out, session_base *list, long from,
                                    const ward_envelope *e, uint64_t now, size_t size);
 

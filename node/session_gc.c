@@ -1716,6 +1716,7 @@ static void on_join(ward_core *c, ward_actions *out, long from, const ward_envel
      * still finishing here): keep it for the next local command. */
     gc_session *o = find_named(g, from, gs->name, 0);
     if (o) return; /* keep the first */
+    if (core_peer_busy(c, out, from, e)) return;
     o = calloc(1, sizeof *o);
     if (!o) return;
     o->peer = from;

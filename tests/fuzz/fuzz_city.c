@@ -70,6 +70,17 @@ ward_sim *fuzz_city_new(uint64_t seed,
     return sim;
 }
 
+int fuzz_city_drain(ward_sim *sim, size_t node, uint64_t limit_ms) {
+    uint64_t end = ward_sim_now(sim) + limit_ms;
+    for (;;) {
+        ward_core_stats st;
+        if (ward_sim_node_stats(sim, node, &st) != WARD_OK) return 0;
+        if (st.sessions_active == 0) return 1;
+        if (ward_sim_now(sim) >= end) return 0;
+        ward_sim_run_until(sim, ward_sim_now(sim) + 500);
+    }
+}
+
 void fuzz_city_free(ward_sim *sim) {
     ward_sim_free(sim);
     clean_dir();

@@ -21,6 +21,10 @@ ward_sim *fuzz_city_new(uint64_t seed,
                                    const uint8_t *msg, size_t len),
                         void *rx_ctx);
 
+/* Runs the city until node `node` holds no session, for at most limit_ms
+ * of virtual time. Returns 1 when it holds none, 0 otherwise. */
+int fuzz_city_drain(ward_sim *sim, size_t node, uint64_t limit_ms);
+
 /* Frees the city and empties its directory. */
 void fuzz_city_free(ward_sim *sim);
 

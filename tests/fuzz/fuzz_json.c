@@ -34,7 +34,7 @@ static size_t walk(const ward_json_doc *d, size_t i, unsigned depth) {
         break;
     case WARD_JSON_STRING:
     case WARD_JSON_NUMBER:
-        if (n->off + n->len >= d->strings_len + 1 || d->strings[n->off + n->len] != '\0') abort();
+        if (n->off + n->len >= d->strings_len || d->strings[n->off + n->len] != '\0') abort();
         break;
     case WARD_JSON_NULL:
     case WARD_JSON_FALSE:
