@@ -280,6 +280,7 @@ static int start_core(ward_sim *sim, size_t i) {
     cc.allow_exact = n->outsider ? 0 : sim->cfg.allow_exact;
     cc.session_timeout_ms = sim->cfg.session_timeout_ms;
     cc.max_peer_sessions = sim->cfg.max_peer_sessions;
+    if (sim->cfg.policies && !n->outsider && i < sim->cfg.nodes) cc.policy = sim->cfg.policies[i];
     if (sim->cfg.test_fault && i == sim->cfg.test_fault_node) cc.test_fault = sim->cfg.test_fault;
     cc.test_noise_hook = sim->cfg.noise_hook;
     cc.test_rx_hook = sim->cfg.rx_hook;

@@ -74,6 +74,9 @@ typedef struct {
     int allow_exact;          /* the permissive test policy */
     uint32_t session_timeout_ms; /* 0: the core's default */
     uint32_t max_peer_sessions;  /* 0: the core's default (WARD_CORE_MAX_PEER_SESSIONS) */
+    /* `nodes` policies, one per roster node (an entry may be NULL: no
+     * policy), or NULL: none for any (allow_exact decides). Borrowed. */
+    const ward_policy *const *policies;
     double loss;              /* default packet loss, 0..1 */
     uint32_t bandwidth_kbps;  /* default bandwidth, 0: unlimited */
     const ward_sim_clock *clocks; /* `nodes` entries, or NULL: all exact */

@@ -55,6 +55,9 @@ int ward_dp_plan_check(ward_dp_plan *p, char *why, size_t why_cap) {
     if (p->parties < 1 || p->parties > WARD_DP_MAX_PARTIES || p->colluding >= p->parties)
         return fail(why, why_cap, "the number of colluding parties must be below the number of parties");
     uint32_t h = p->parties - p->colluding;
+    if (p->rows_per_person > WARD_DP_MAX_ROWS_PER_PERSON)
+        return fail(why, why_cap, "rows per person must lie in 1..1000000");
+    double k = p->rows_per_person > 1 ? (double)p->rows_per_person : 1.0;
     p->sensitivity = 1;
     if (has_values(p->op)) {
         if (p->lower > 0 || p->upper < 0 || p->lower >= p->upper)
@@ -75,12 +78,12 @@ int ward_dp_plan_check(ward_dp_plan *p, char *why, size_t why_cap) {
     }
     double rho = 0, r;
     if (has_values(p->op)) {
-        if (ward_dp_ddg_rho(&r, p->sigma2_num, p->sigma2_den, p->sensitivity, h) != WARD_OK)
+        if (ward_dp_ddg_rho(&r, p->sigma2_num, p->sigma2_den, k * p->sensitivity, h) != WARD_OK)
             return fail(why, why_cap, "the noise of the sums is below the bound's minimum (sigma >= 1/2)");
         rho = r;
     }
     if (has_counts(p->op)) {
-        if (ward_dp_ddg_rho(&r, p->count_sigma2_num, p->count_sigma2_den, 1.0, h) != WARD_OK)
+        if (ward_dp_ddg_rho(&r, p->count_sigma2_num, p->count_sigma2_den, k, h) != WARD_OK)
             return fail(why, why_cap, "the noise of the counts is below the bound's minimum (sigma >= 1/2)");
         rho = rho > 0 ? add_up(rho, r) : r;
     }
@@ -110,7 +113,15 @@ int ward_dp_plan_check(ward_dp_plan *p, char *why, size_t why_cap) {
 int ward_dp_plan_make(ward_dp_plan *p, ward_dp_rel_op op, size_t groups, uint32_t parties,
                       uint32_t colluding, int64_t lower, int64_t upper, double epsilon,
                       double delta) {
+    return ward_dp_plan_make_persons(p, op, groups, parties, colluding, lower, upper, epsilon, delta,
+                                     1);
+}
+
+int ward_dp_plan_make_persons(ward_dp_plan *p, ward_dp_rel_op op, size_t groups, uint32_t parties,
+                              uint32_t colluding, int64_t lower, int64_t upper, double epsilon,
+                              double delta, uint32_t rows_per_person) {
     WARD_ARG_CHECK(p != NULL && op >= WARD_DP_REL_SUM && op <= WARD_DP_REL_HISTOGRAM);
+    WARD_ARG_CHECK(rows_per_person >= 1 && rows_per_person <= WARD_DP_MAX_ROWS_PER_PERSON);
     WARD_ARG_CHECK(groups >= 1 && isfinite(epsilon) && epsilon > 0 && delta > 0 && delta < 1);
     WARD_ARG_CHECK(parties >= 1 && parties <= WARD_DP_MAX_PARTIES && colluding < parties);
     memset(p, 0, sizeof *p);
@@ -120,6 +131,8 @@ int ward_dp_plan_make(ward_dp_plan *p, ward_dp_rel_op op, size_t groups, uint32_
     p->colluding = colluding;
     p->epsilon = epsilon;
     p->delta = delta;
+    p->rows_per_person = rows_per_person;
+    double k = (double)rows_per_person;
     uint32_t h = parties - colluding;
     double target;
     int rc = ward_dp_cdp_rho(&target, epsilon, delta);
@@ -133,11 +146,11 @@ int ward_dp_plan_make(ward_dp_plan *p, ward_dp_rel_op op, size_t groups, uint32_
         p->lower = lower;
         p->upper = upper;
         double d = (double)(-lower > upper ? -lower : upper);
-        rc = ward_dp_ddg_sigma2_for_rho(&p->sigma2_num, &p->sigma2_den, part, d, h);
+        rc = ward_dp_ddg_sigma2_for_rho(&p->sigma2_num, &p->sigma2_den, part, k * d, h);
         if (rc != WARD_OK) return rc;
     }
     if (has_counts(op)) {
-        rc = ward_dp_ddg_sigma2_for_rho(&p->count_sigma2_num, &p->count_sigma2_den, part, 1.0, h);
+        rc = ward_dp_ddg_sigma2_for_rho(&p->count_sigma2_num, &p->count_sigma2_den, part, k, h);
         if (rc != WARD_OK) return rc;
     }
     char why[200];

@@ -15,6 +15,12 @@
  * (crypto/dp_account.h). A mean spends half its allowance on the sums and
  * half on the counts (rho adds).
  *
+ * Where one person may own up to K rows of a party's table (the policy's
+ * rows-per-person, DECISIONS.md "Privacy unit"), the unit is the person:
+ * adding or removing one moves the vector by at most K D in L1 (and in
+ * L2), and K for the counts, so the noise is calibrated to K D and K. The
+ * spec carries K; a party whose own table declares more refuses it.
+ *
  * The proposer makes the plan (ward_dp_plan_make) and puts the noise
  * parameters in the session spec; every party, the proposer included,
  * recomputes the cost from them (ward_dp_plan_check), so the parties agree
@@ -43,6 +49,9 @@ typedef enum {
  * exceeds 40 sqrt(n) sigma with probability below 2 exp(-800). */
 #define WARD_DP_TAIL_SIGMAS 40
 
+/* Rows one person may own, at most (policy.h). */
+#define WARD_DP_MAX_ROWS_PER_PERSON 1000000u
+
 /* Bounds must lie within +-2^53 (so that D is exact in a double). */
 #define WARD_DP_MAX_BOUND ((int64_t)1 << 53)
 
@@ -56,8 +65,9 @@ typedef struct {
     uint64_t sigma2_num, sigma2_den;     /* value coordinates (sum, mean); 0, 0 otherwise */
     uint64_t count_sigma2_num, count_sigma2_den; /* count coordinates; 0, 0 for sum */
     double epsilon, delta;               /* what the proposer states */
+    uint32_t rows_per_person;            /* K: the privacy unit's rows (0 is read as 1) */
     /* derived by ward_dp_plan_check */
-    double sensitivity;                  /* D of the sums (1 for counts) */
+    double sensitivity;                  /* D of the sums (1 for counts), per row */
     double rho;                          /* zCDP of one party's rows: the cost */
     double epsilon_spent;                /* rho as (epsilon, delta), <= epsilon */
     double value_sd, count_sd;           /* sqrt(n) sigma: bounds on the total noise's sd */
@@ -78,6 +88,12 @@ size_t ward_dp_plan_len(const ward_dp_plan *p);
 int ward_dp_plan_make(ward_dp_plan *p, ward_dp_rel_op op, size_t groups, uint32_t parties,
                       uint32_t colluding, int64_t lower, int64_t upper, double epsilon,
                       double delta);
+
+/* The same for a privacy unit of up to rows_per_person rows (1 ..
+ * WARD_DP_MAX_ROWS_PER_PERSON; ward_dp_plan_make is this with 1). */
+int ward_dp_plan_make_persons(ward_dp_plan *p, ward_dp_rel_op op, size_t groups, uint32_t parties,
+                              uint32_t colluding, int64_t lower, int64_t upper, double epsilon,
+                              double delta, uint32_t rows_per_person);
 
 /* A party's check of a plan taken from a spec (the spec fields of *p set,
  * the derived ones are overwritten): every parameter in range, the noise

@@ -46,6 +46,15 @@ static int list_ok(const char *s) {
     return 1;
 }
 
+/* A table name as the store allows it: [a-z0-9_], 1..63 bytes. */
+static int name_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > 63) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+    return 1;
+}
+
 static int list_has(const char *list, const char *item) {
     if (strcmp(list, "*") == 0) return 1;
     size_t n = strlen(item);
@@ -148,12 +157,37 @@ int ward_policy_parse(ward_policy *p, size_t *err_line, char *err, size_t err_ca
             snprintf(r->tables, sizeof r->tables, "%s", w[2]);
             snprintf(r->columns, sizeof r->columns, "%s", w[3]);
             snprintf(r->ops, sizeof r->ops, "%s", w[4]);
+        } else if (strcmp(w[0], "rows-per-person") == 0) {
+            char *end = NULL;
+            unsigned long k = n == 3 && w[2][0] >= '0' && w[2][0] <= '9' ? strtoul(w[2], &end, 10) : 0;
+            if (n != 3 || !end || *end || k < 1 || k > WARD_POLICY_MAX_ROWS_PER_PERSON)
+                return fail(err_line, err, err_cap, lineno,
+                            "expected 'rows-per-person TABLE K' with K in 1..1000000");
+            if (!name_ok(w[1]) || strlen(w[1]) >= sizeof p->persons[0].table)
+                return fail(err_line, err, err_cap, lineno, "TABLE must be a table name");
+            for (size_t i = 0; i < p->n_persons; i++)
+                if (strcmp(p->persons[i].table, w[1]) == 0)
+                    return fail(err_line, err, err_cap, lineno, "duplicate rows-per-person line");
+            if (p->n_persons == WARD_POLICY_MAX_PERSON_TABLES) {
+                *err_line = lineno;
+                snprintf(err, err_cap, "more than %d rows-per-person lines",
+                         WARD_POLICY_MAX_PERSON_TABLES);
+                return WARD_ETOOBIG;
+            }
+            snprintf(p->persons[p->n_persons].table, sizeof p->persons[0].table, "%s", w[1]);
+            p->persons[p->n_persons++].rows = (uint32_t)k;
         } else {
             return fail(err_line, err, err_cap, lineno,
-                        "unknown keyword (exact, epsilon, delta, allow, deny)");
+                        "unknown keyword (exact, epsilon, delta, allow, deny, rows-per-person)");
         }
     }
     return WARD_OK;
+}
+
+uint32_t ward_policy_rows_per_person(const ward_policy *p, const char *table) {
+    for (size_t i = 0; p && table && i < p->n_persons; i++)
+        if (strcmp(p->persons[i].table, table) == 0) return p->persons[i].rows;
+    return 1;
 }
 
 int ward_policy_allows(const ward_policy *p, char *why, size_t why_cap, const char *peer,

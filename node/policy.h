@@ -9,6 +9,15 @@
  *     allow * * * *            # PEER TABLE COLUMNS OPS
  *     deny energy parking * *
  *
+ * Where one person may own several rows of a table (the trips of one
+ * rider), the department declares how many at most:
+ *
+ *     rows-per-person trips 20 # TABLE K: the privacy unit of table trips
+ *                              # becomes a person with up to 20 rows
+ *
+ * Its private releases then cover K rows at once (docs/privacy.md,
+ * "Privacy unit"); without the line a table's unit is one row.
+ *
  * PEER, TABLE, COLUMNS and OPS are each `*` or a comma-separated list
  * (OPS: sum, count, mean, histogram; max, argmax, threshold for the
  * decisions of node/session_decide.c; train for node/session_fl.c). A rule matches a use when every field
@@ -18,8 +27,11 @@
 #define WARD_POLICY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define WARD_POLICY_MAX_RULES 256
+#define WARD_POLICY_MAX_PERSON_TABLES 64
+#define WARD_POLICY_MAX_ROWS_PER_PERSON 1000000u
 
 typedef struct {
     int allow;
@@ -32,6 +44,11 @@ typedef struct {
     double epsilon, delta;     /* department totals */
     size_t n_rules;
     ward_policy_rule rules[WARD_POLICY_MAX_RULES];
+    size_t n_persons;          /* rows-per-person lines */
+    struct {
+        char table[64];
+        uint32_t rows;         /* 1..WARD_POLICY_MAX_ROWS_PER_PERSON */
+    } persons[WARD_POLICY_MAX_PERSON_TABLES];
 } ward_policy;
 
 /* The defaults: strict (exact no, allow everything else) or, for a local
@@ -42,6 +59,10 @@ void ward_policy_default(ward_policy *p, int permissive);
  * *err_line and err (a reason) filled. */
 int ward_policy_parse(ward_policy *p, size_t *err_line, char *err, size_t err_cap,
                       const char *text, size_t len);
+
+/* The most rows one person may own in `table`: its rows-per-person line,
+ * or 1 (also for a NULL policy). */
+uint32_t ward_policy_rows_per_person(const ward_policy *p, const char *table);
 
 /* The policy text ward_policy_default writes (for ward init / sim up). */
 const char *ward_policy_default_text(int permissive);

@@ -395,6 +395,7 @@ static int prepare_dp(ward_core *c, agg_session *s, size_t groups, int *reason, 
     p->sigma2_den = a->sigma2_den;
     p->count_sigma2_num = a->count_sigma2_num;
     p->count_sigma2_den = a->count_sigma2_den;
+    p->rows_per_person = a->rows_per_person;
     p->epsilon = a->epsilon;
     p->delta = a->delta;
     if (values && !a->has_bounds) {
@@ -413,6 +414,17 @@ static int prepare_dp(ward_core *c, agg_session *s, size_t groups, int *reason, 
     if (ward_dp_plan_check(p, pwhy, sizeof pwhy) != WARD_OK) {
         *reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
         snprintf(why, why_cap, "%s: %s", c->name, pwhy);
+        return WARD_EINVAL;
+    }
+    /* The privacy unit: one person's rows, as many as this node's policy
+     * declares for the table; noise for fewer would not cover them. */
+    uint32_t mine = ward_policy_rows_per_person(c->cfg.policy, a->table);
+    uint32_t theirs = a->rows_per_person > 1 ? a->rows_per_person : 1;
+    if (theirs < mine) {
+        *reason = WARD__WIRE__REASON__REASON_POLICY;
+        snprintf(why, why_cap, "%s: one person may own up to %u rows of table %s here, and the "
+                 "spec's noise covers %u; the proposer must plan for %u (rows-per-person in its "
+                 "policy)", c->name, mine, a->table, theirs, mine);
         return WARD_EINVAL;
     }
 
@@ -1365,8 +1377,9 @@ static int propose_dp(ward_core *c, Ward__Wire__AggregateSpec *a,
     }
     uint32_t colluding = a->n_parties >= 2 ? 1 : 0;
     ward_dp_plan plan;
-    rc = ward_dp_plan_make(&plan, dp_op(a->op), groups, (uint32_t)a->n_parties, colluding, lower,
-                           upper, epsilon, delta);
+    uint32_t persons = ward_policy_rows_per_person(c->cfg.policy, a->table);
+    rc = ward_dp_plan_make_persons(&plan, dp_op(a->op), groups, (uint32_t)a->n_parties, colluding,
+                                   lower, upper, epsilon, delta, persons);
     if (rc != WARD_OK) {
         if (rc == WARD_EOVERFLOW)
             snprintf(why, why_cap, "epsilon %g is too small for a private %s of %s%s%s: the noise "
@@ -1387,6 +1400,7 @@ static int propose_dp(ward_core *c, Ward__Wire__AggregateSpec *a,
     a->sigma2_den = plan.sigma2_den;
     a->count_sigma2_num = plan.count_sigma2_num;
     a->count_sigma2_den = plan.count_sigma2_den;
+    a->rows_per_person = persons > 1 ? persons : 0;
     return WARD_OK;
 }
 

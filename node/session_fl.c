@@ -506,6 +506,16 @@ static int prepare_local(ward_core *c, fl_session *s, int *reason, char *why, si
                  "exact sums of the updates)", c->name);
         return WARD_EINVAL;
     }
+    /* DP-FedSGD clips each row's gradient; a person with several rows would
+     * need per-person clipping, which is not built. */
+    uint32_t persons = ward_policy_rows_per_person(c->cfg.policy, ts->table);
+    if (s->dp && persons > 1) {
+        *reason = WARD__WIRE__REASON__REASON_POLICY;
+        snprintf(why, cap, "%s: one person may own up to %u rows of table %s here, and private "
+                 "training bounds one row's influence only; train on it exactly (where policy "
+                 "allows) or not at all", c->name, persons, ts->table);
+        return WARD_EINVAL;
+    }
     *reason = WARD__WIRE__REASON__REASON_BAD_SPEC;
     rc = ward_learn_spec_parse(&s->lspec, err, sizeof err, ts->features, ts->label);
     if (rc != WARD_OK) {

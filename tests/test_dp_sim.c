@@ -577,9 +577,64 @@ static void test_halt_after_debit(void) {
     ward_sim_free(sim);
 }
 
+/* A table where one person may own several rows (the policy's
+ * rows-per-person): the noise must cover that many. node1 and node2 declare
+ * 3 rows per person for trips, node3 and node4 nothing (one row). A release
+ * node4 proposes plans for one row and is refused by node1, which says how
+ * many it needs; one that node1 proposes carries 3, which the others
+ * accept (3 >= 1), and its noise sd is three times that of the same
+ * release over `raw`, where every unit is one row. Private training on the
+ * table is refused: its clipping bounds one row. */
+static void test_rows_per_person(void) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/persons", dir);
+    CHECK(mkdir(sub, 0700) == 0);
+    ward_policy three, plain;
+    size_t line;
+    char err[128];
+    const char *t3 = "exact yes\nrows-per-person trips 3\nallow * * * *\n";
+    const char *t1 = "exact yes\nallow * * * *\n";
+    CHECK_RC(ward_policy_parse(&three, &line, err, sizeof err, t3, strlen(t3)), WARD_OK);
+    CHECK_RC(ward_policy_parse(&plain, &line, err, sizeof err, t1, strlen(t1)), WARD_OK);
+    const ward_policy *pol[NODES] = {&three, &three, &plain, &plain};
+    ward_sim_config cfg = {.nodes = NODES, .seed = 5, .dir = sub, .latency_ms = 1,
+                           .allow_exact = 1, .session_timeout_ms = 3000, .policies = pol};
+    ward_sim *sim = NULL;
+    CHECK_RC(ward_sim_new(&sim, &cfg), WARD_OK);
+    if (!sim) return;
+    CHECK_RC(ward_sim_run_connected(sim, 30000), WARD_OK);
+    (void)import_all(sim, NODES, "persons");
+
+    query q = {.op = SUM, .table = "trips", .column = "v", .epsilon = 0.5, .delta = 1e-6};
+    CHECK(refused_with(sim, 3, &q, "node1", "up to 3 rows of table trips", "covers 1"));
+    /* A count of each table: the same release but for its unit. */
+    q.op = COUNT;
+    q.column = NULL;
+
+    Ward__Control__Response *r = run_query(sim, 0, &q);
+    CHECK(r && r->error == 0 && r->aggregate && r->aggregate->noise_sd && r->aggregate->value);
+    double sd3 = 0;
+    if (r && r->error) fprintf(stderr, "rows-per-person count: %s\n", r->message);
+    if (r && r->aggregate && r->aggregate->noise_sd && r->aggregate->value) {
+        sd3 = r->aggregate->noise_sd->value;
+        CHECK(fabs(r->aggregate->value->value - (double)(NODES * ROWS)) <= 40 * sd3);
+    }
+    if (r) ward__control__response__free_unpacked(r, NULL);
+    query raw = q;
+    raw.table = "raw";
+    r = run_query(sim, 0, &raw);
+    CHECK(r && r->error == 0 && r->aggregate && r->aggregate->noise_sd);
+    if (r && r->error) fprintf(stderr, "raw count: %s\n", r->message);
+    if (r && r->aggregate && r->aggregate->noise_sd)
+        CHECK(fabs(sd3 / r->aggregate->noise_sd->value - 3) < 0.01);
+    if (r) ward__control__response__free_unpacked(r, NULL);
+    ward_sim_free(sim);
+}
+
 int main(void) {
     CHECK(mkdtemp(dir) != NULL);
     test_releases();
+    test_rows_per_person();
     test_halt_after_debit();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

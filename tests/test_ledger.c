@@ -116,6 +116,40 @@ static void test_plan(void) {
     q.epsilon = NAN;
     CHECK_RC(ward_dp_plan_check(&q, why, sizeof why), WARD_EINVAL);
 
+    /* A person with up to K rows: the noise covers K rows at once, so at the
+     * same epsilon sigma grows K times (sigma^2 K^2 times, to the
+     * calibration's resolution), for sums and counts alike; the same noise
+     * claimed for one row costs K^2 less, and for more rows than it was
+     * planned for it costs more than its epsilon. */
+    ward_dp_plan one, four;
+    CHECK_RC(ward_dp_plan_make(&one, WARD_DP_REL_MEAN, 3, 3, 1, -5, 10, 1.0, 1e-5), WARD_OK);
+    CHECK_RC(ward_dp_plan_make_persons(&four, WARD_DP_REL_MEAN, 3, 3, 1, -5, 10, 1.0, 1e-5, 4), WARD_OK);
+    CHECK(one.rows_per_person == 1 && four.rows_per_person == 4);
+    double k1 = (double)one.sigma2_num / (double)one.sigma2_den;
+    double k4 = (double)four.sigma2_num / (double)four.sigma2_den;
+    CHECK(fabs(k4 / k1 - 16) < 1e-4);
+    k1 = (double)one.count_sigma2_num / (double)one.count_sigma2_den;
+    k4 = (double)four.count_sigma2_num / (double)four.count_sigma2_den;
+    CHECK(fabs(k4 / k1 - 16) < 1e-3);
+    CHECK(four.sensitivity == one.sensitivity); /* D per row: the wrap check's */
+    CHECK(fabs(four.rho - one.rho) < 1e-3 * one.rho); /* both spend the same epsilon */
+    q = four;
+    q.rows_per_person = 1;
+    CHECK_RC(ward_dp_plan_check(&q, why, sizeof why), WARD_OK);
+    CHECK(q.rho < four.rho / 15);
+    q = four;
+    q.rows_per_person = 5;
+    CHECK_RC(ward_dp_plan_check(&q, why, sizeof why), WARD_EINVAL);
+    CHECK(strstr(why, "more than its epsilon") != NULL);
+    q = four;
+    q.rows_per_person = WARD_DP_MAX_ROWS_PER_PERSON + 1;
+    CHECK_RC(ward_dp_plan_check(&q, why, sizeof why), WARD_EINVAL);
+    CHECK(strstr(why, "rows per person") != NULL);
+    q = one;
+    q.rows_per_person = 0; /* read as one row */
+    CHECK_RC(ward_dp_plan_check(&q, why, sizeof why), WARD_OK);
+    CHECK(q.rho == one.rho);
+
     /* The noise: each kind of coordinate with its own sigma. A mean with
      * very different sigmas on sums and counts tells them apart. */
     CHECK_RC(ward_dp_plan_make(&p, WARD_DP_REL_MEAN, 2000, 2, 1, 0, 100, 1.0, 1e-5), WARD_OK);

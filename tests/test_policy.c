@@ -53,5 +53,21 @@ int main(void) {
     bad("allow * * * * *\n", 1);
     bad("permit * * * *\n", 1);
     bad("allow 'x' * * *\n", 1);
+    /* rows-per-person: the privacy unit of a table, 1 when not declared. */
+    const char *persons = "rows-per-person trips 20\nrows-per-person air 1 # one reading\n"
+                          "allow * * * *\n";
+    CHECK_RC(ward_policy_parse(&p, &line, err, sizeof err, persons, strlen(persons)), WARD_OK);
+    CHECK_EQ_U64(ward_policy_rows_per_person(&p, "trips"), 20);
+    CHECK_EQ_U64(ward_policy_rows_per_person(&p, "air"), 1);
+    CHECK_EQ_U64(ward_policy_rows_per_person(&p, "parking"), 1);
+    CHECK_EQ_U64(ward_policy_rows_per_person(NULL, "trips"), 1);
+    CHECK_EQ_U64(ward_policy_rows_per_person(&p, NULL), 1);
+    bad("rows-per-person trips 0\n", 1);
+    bad("rows-per-person trips 1000001\n", 1);
+    bad("rows-per-person trips -3\n", 1);
+    bad("rows-per-person trips 2x\n", 1);
+    bad("rows-per-person trips\n", 1);
+    bad("rows-per-person Trips 2\n", 1);
+    bad("exact no\nrows-per-person trips 2\nrows-per-person trips 3\n", 3);
     return check_done("policy");
 }

@@ -2,8 +2,8 @@
  * so any bytes must give a policy or a clean error naming a line, and a
  * parsed policy must answer every question without reading outside its
  * rules: its totals are finite and in range, its rules' fields are
- * NUL-ended, and ward_policy_allows gives 0 or 1 with a reason when it
- * refuses. */
+ * NUL-ended, its rows-per-person declarations in range and found again,
+ * and ward_policy_allows gives 0 or 1 with a reason when it refuses. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!ended(r->peers, sizeof r->peers) || !ended(r->tables, sizeof r->tables) ||
             !ended(r->columns, sizeof r->columns) || !ended(r->ops, sizeof r->ops))
             abort();
+    }
+    if (p.n_persons > WARD_POLICY_MAX_PERSON_TABLES) abort();
+    for (size_t i = 0; i < p.n_persons; i++) {
+        if (!ended(p.persons[i].table, sizeof p.persons[i].table)) abort();
+        if (p.persons[i].rows < 1 || p.persons[i].rows > WARD_POLICY_MAX_ROWS_PER_PERSON) abort();
+        if (ward_policy_rows_per_person(&p, p.persons[i].table) != p.persons[i].rows) abort();
     }
     static const char *const peers[] = {"transport", "energy", "*", ""};
     static const char *const tables[] = {"trips", "parking", "air"};
