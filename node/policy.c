@@ -159,12 +159,15 @@ int ward_policy_parse(ward_policy *p, size_t *err_line, char *err, size_t err_ca
             snprintf(r->ops, sizeof r->ops, "%s", w[4]);
         } else if (strcmp(w[0], "rows-per-person") == 0) {
             char *end = NULL;
-            unsigned long k = n == 3 && w[2][0] >= '0' && w[2][0] <= '9' ? strtoul(w[2], &end, 10) : 0;
-            if (n != 3 || !end || *end || k < 1 || k > WARD_POLICY_MAX_ROWS_PER_PERSON)
+            int words = n == 3 || n == 4;
+            unsigned long k = words && w[2][0] >= '0' && w[2][0] <= '9' ? strtoul(w[2], &end, 10) : 0;
+            if (!words || !end || *end || k < 1 || k > WARD_POLICY_MAX_ROWS_PER_PERSON)
                 return fail(err_line, err, err_cap, lineno,
-                            "expected 'rows-per-person TABLE K' with K in 1..1000000");
+                            "expected 'rows-per-person TABLE K [COLUMN]' with K in 1..1000000");
             if (!name_ok(w[1]) || strlen(w[1]) >= sizeof p->persons[0].table)
                 return fail(err_line, err, err_cap, lineno, "TABLE must be a table name");
+            if (n == 4 && (!name_ok(w[3]) || strlen(w[3]) >= sizeof p->persons[0].column))
+                return fail(err_line, err, err_cap, lineno, "COLUMN must be a column name");
             for (size_t i = 0; i < p->n_persons; i++)
                 if (strcmp(p->persons[i].table, w[1]) == 0)
                     return fail(err_line, err, err_cap, lineno, "duplicate rows-per-person line");
@@ -175,6 +178,8 @@ int ward_policy_parse(ward_policy *p, size_t *err_line, char *err, size_t err_ca
                 return WARD_ETOOBIG;
             }
             snprintf(p->persons[p->n_persons].table, sizeof p->persons[0].table, "%s", w[1]);
+            snprintf(p->persons[p->n_persons].column, sizeof p->persons[0].column, "%s",
+                     n == 4 ? w[3] : "");
             p->persons[p->n_persons++].rows = (uint32_t)k;
         } else {
             return fail(err_line, err, err_cap, lineno,
@@ -188,6 +193,13 @@ uint32_t ward_policy_rows_per_person(const ward_policy *p, const char *table) {
     for (size_t i = 0; p && table && i < p->n_persons; i++)
         if (strcmp(p->persons[i].table, table) == 0) return p->persons[i].rows;
     return 1;
+}
+
+const char *ward_policy_person_column(const ward_policy *p, const char *table) {
+    for (size_t i = 0; p && table && i < p->n_persons; i++)
+        if (strcmp(p->persons[i].table, table) == 0)
+            return p->persons[i].column[0] ? p->persons[i].column : NULL;
+    return NULL;
 }
 
 int ward_policy_allows(const ward_policy *p, char *why, size_t why_cap, const char *peer,

@@ -12,11 +12,14 @@
  * Where one person may own several rows of a table (the trips of one
  * rider), the department declares how many at most:
  *
- *     rows-per-person trips 20 # TABLE K: the privacy unit of table trips
- *                              # becomes a person with up to 20 rows
+ *     rows-per-person trips 20 rider   # TABLE K [COLUMN]: the privacy unit
+ *                                      # of trips is a person with up to 20 rows
  *
- * Its private releases then cover K rows at once (docs/privacy.md,
- * "Privacy unit"); without the line a table's unit is one row.
+ * Its private releases then cover K rows at once (docs/privacy.md, "A
+ * person with several rows"); without the line a table's unit is one row.
+ * With COLUMN, the column that names the person, the node also holds each
+ * person to K rows (the first K) in every private release; without it the
+ * bound is the department's word.
  *
  * PEER, TABLE, COLUMNS and OPS are each `*` or a comma-separated list
  * (OPS: sum, count, mean, histogram; max, argmax, threshold for the
@@ -48,6 +51,7 @@ typedef struct {
     struct {
         char table[64];
         uint32_t rows;         /* 1..WARD_POLICY_MAX_ROWS_PER_PERSON */
+        char column[64];       /* the person column, "" when not declared */
     } persons[WARD_POLICY_MAX_PERSON_TABLES];
 } ward_policy;
 
@@ -63,6 +67,10 @@ int ward_policy_parse(ward_policy *p, size_t *err_line, char *err, size_t err_ca
 /* The most rows one person may own in `table`: its rows-per-person line,
  * or 1 (also for a NULL policy). */
 uint32_t ward_policy_rows_per_person(const ward_policy *p, const char *table);
+
+/* The column that names a person in `table`, or NULL when none is
+ * declared. */
+const char *ward_policy_person_column(const ward_policy *p, const char *table);
 
 /* The policy text ward_policy_default writes (for ward init / sim up). */
 const char *ward_policy_default_text(int permissive);

@@ -702,11 +702,22 @@ static int prepare_local(ward_core *c, agg_session *s, int *reason, char *why, s
         free(domain);
         return WARD_ENOMEM;
     }
-    if (s->dp && dp_has_values(a->op))
-        rc = ward_store_aggregate_clamped(c->store, s->loc, a->table, a->column, a->where,
-                                          a->group_by, domain, a->n_domain, a->scale, a->lower,
-                                          a->upper);
-    else if (a->op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM)
+    if (s->dp) {
+        /* A private release: values clamped, and each person held to the
+         * rows this node's policy declares (node/policy.h). */
+        ward_store_release rel;
+        memset(&rel, 0, sizeof rel);
+        rel.histogram = a->op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM;
+        rel.clamped = dp_has_values(a->op);
+        rel.scale = a->scale;
+        rel.lower = a->lower;
+        rel.upper = a->upper;
+        rel.person = ward_policy_person_column(c->cfg.policy, a->table);
+        rel.person_rows = ward_policy_rows_per_person(c->cfg.policy, a->table);
+        rc = ward_store_aggregate_release(c->store, s->loc, a->table,
+                                          a->op == WARD__WIRE__AGGREGATE_OP__AGG_COUNT ? "" : a->column,
+                                          a->where, a->group_by, domain, a->n_domain, &rel);
+    } else if (a->op == WARD__WIRE__AGGREGATE_OP__AGG_HISTOGRAM)
         rc = ward_store_histogram(c->store, s->loc, a->table, a->column, a->where, a->group_by,
                                   domain, a->n_domain);
     else

@@ -19,6 +19,12 @@ typedef struct {
     int64_t lower, upper;
 } clamp_spec;
 
+/* At most `rows` rows per value of `column` (ward_store_release). */
+typedef struct {
+    const char *column;
+    uint32_t rows;
+} person_spec;
+
 /* The SQL for one row's value: the column itself, or (for a DP release)
  * the column brought to the release's scale and clamped. Only integers
  * from the table's metadata and the caller's bounds reach the text. An
@@ -130,7 +136,7 @@ static int part_label(char *buf, size_t cap, sqlite3_stmt *stmt, int col, const 
 
 static int aggregate(ward_store *st, ward_agg_local *out, const char *table, const char *column,
                      const char *where, const char *group_by, const ward_key_label *domain,
-                     size_t n_domain, const clamp_spec *cl, int counts_only) {
+                     size_t n_domain, const clamp_spec *cl, int counts_only, const person_spec *ps) {
     memset(out, 0, sizeof *out);
     ward_group_key key;
     int rc = ward_group_key_parse(&key, st->errmsg, sizeof st->errmsg, group_by);
@@ -160,6 +166,18 @@ static int aggregate(ward_store *st, ward_agg_local *out, const char *table, con
             return WARD_EINVAL;
         }
         out->scale = cl ? cl->scale : vc->scale;
+    }
+    char person[WARD_STORE_NAME_MAX + 1] = "";
+    if (ps) {
+        const ward_column_info *pc = find_column(&t, ps->column);
+        if (!pc) {
+            snprintf(st->errmsg, sizeof st->errmsg,
+                     "table '%s' has no column '%s' (the person column of its rows-per-person)",
+                     table, ps->column);
+            ward_table_info_clear(&t);
+            return WARD_ENOTFOUND;
+        }
+        snprintf(person, sizeof person, "%s", pc->name);
     }
     int64_t widths[WARD_KEY_MAX_PARTS];
     ward_column_info kcols[WARD_KEY_MAX_PARTS];
@@ -192,7 +210,7 @@ static int aggregate(ward_store *st, ward_agg_local *out, const char *table, con
     char val_sql[768] = "";
     if (vc && counts_only) snprintf(val_sql, sizeof val_sql, "\"%s\" IS NOT NULL", vc->name);
     else if (vc) value_sql(val_sql, sizeof val_sql, vc, cl);
-    size_t sql_cap = 1024 + sizeof key_sql + strlen(filter);
+    size_t sql_cap = 1280 + sizeof key_sql + strlen(filter);
     char *sql = malloc(sql_cap);
     label_index *ix = calloc(1, sizeof *ix);
     if (!sql || !ix) {
@@ -202,8 +220,16 @@ static int aggregate(ward_store *st, ward_agg_local *out, const char *table, con
         ward_table_info_clear(&t);
         return WARD_ENOMEM;
     }
-    snprintf(sql, sql_cap, "SELECT %s, %s FROM \"%s\" WHERE %s", vc ? val_sql : "0", key_sql,
-             t.name, filter);
+    if (ps)
+        /* Each person's first rows (in the table's order) among those the
+         * filter keeps; rows without a person (NULL) count as one. */
+        snprintf(sql, sql_cap,
+                 "SELECT %s, %s FROM (SELECT *, row_number() OVER (PARTITION BY \"%s\" ORDER BY "
+                 "rowid) AS ward_person_row FROM \"%s\" WHERE %s) WHERE ward_person_row <= %u",
+                 vc ? val_sql : "0", key_sql, person, t.name, filter, ps->rows);
+    else
+        snprintf(sql, sql_cap, "SELECT %s, %s FROM \"%s\" WHERE %s", vc ? val_sql : "0", key_sql,
+                 t.name, filter);
     ward_table_info_clear(&t);
 
     /* The groups: one, the declared domain, or collected as found. */
@@ -311,14 +337,14 @@ int ward_store_aggregate(ward_store *st, ward_agg_local *out, const char *table,
                          const char *column, const char *where, const char *group_by,
                          const ward_key_label *domain, size_t n_domain) {
     WARD_ARG_CHECK(st != NULL && out != NULL && table && column && where && group_by);
-    return aggregate(st, out, table, column, where, group_by, domain, n_domain, NULL, 0);
+    return aggregate(st, out, table, column, where, group_by, domain, n_domain, NULL, 0, NULL);
 }
 
 int ward_store_histogram(ward_store *st, ward_agg_local *out, const char *table,
                          const char *column, const char *where, const char *group_by,
                          const ward_key_label *domain, size_t n_domain) {
     WARD_ARG_CHECK(st != NULL && out != NULL && table && column && where && group_by);
-    return aggregate(st, out, table, column, where, group_by, domain, n_domain, NULL, 1);
+    return aggregate(st, out, table, column, where, group_by, domain, n_domain, NULL, 1, NULL);
 }
 
 int ward_store_aggregate_clamped(ward_store *st, ward_agg_local *out, const char *table,
@@ -328,7 +354,21 @@ int ward_store_aggregate_clamped(ward_store *st, ward_agg_local *out, const char
     WARD_ARG_CHECK(st != NULL && out != NULL && table && column && where && group_by);
     WARD_ARG_CHECK(lower <= upper && scale <= 18);
     clamp_spec cl = {scale, lower, upper};
-    return aggregate(st, out, table, column, where, group_by, domain, n_domain, &cl, 0);
+    return aggregate(st, out, table, column, where, group_by, domain, n_domain, &cl, 0, NULL);
+}
+
+int ward_store_aggregate_release(ward_store *st, ward_agg_local *out, const char *table,
+                                 const char *column, const char *where, const char *group_by,
+                                 const ward_key_label *domain, size_t n_domain,
+                                 const ward_store_release *r) {
+    WARD_ARG_CHECK(st != NULL && out != NULL && table && column && where && group_by && r != NULL);
+    WARD_ARG_CHECK(!r->clamped || (r->lower <= r->upper && r->scale <= 18));
+    WARD_ARG_CHECK(!(r->clamped && r->histogram));
+    WARD_ARG_CHECK(!r->person || r->person_rows >= 1);
+    clamp_spec cl = {r->scale, r->lower, r->upper};
+    person_spec ps = {r->person, r->person_rows};
+    return aggregate(st, out, table, column, where, group_by, domain, n_domain,
+                     r->clamped ? &cl : NULL, r->histogram, r->person ? &ps : NULL);
 }
 
 int ward_store_default_domain(ward_store *st, ward_key_label *labels, size_t *n, int *open,

@@ -63,6 +63,29 @@ int ward_store_aggregate_clamped(ward_store *st, ward_agg_local *out, const char
                                  const ward_key_label *domain, size_t n_domain, unsigned scale,
                                  int64_t lower, int64_t upper);
 
+/* One function for the three above, with one more option for private
+ * releases: at most person_rows rows of each person, the rows that share a
+ * value of the column `person` (rows whose person is NULL count as one
+ * person), the first in the table's order among those `where` keeps. That
+ * is how a party holds each person to its policy's rows-per-person
+ * (node/policy.h) before it adds anything up. histogram: as
+ * ward_store_histogram; clamped: as ward_store_aggregate_clamped at scale
+ * and [lower, upper] (not both); neither: as ward_store_aggregate. person
+ * NULL: no limit. A person column the table lacks is WARD_ENOTFOUND. */
+typedef struct {
+    int histogram;
+    int clamped;
+    unsigned scale;
+    int64_t lower, upper;
+    const char *person;
+    uint32_t person_rows;     /* >= 1 when person is set */
+} ward_store_release;
+
+int ward_store_aggregate_release(ward_store *st, ward_agg_local *out, const char *table,
+                                 const char *column, const char *where, const char *group_by,
+                                 const ward_key_label *domain, size_t n_domain,
+                                 const ward_store_release *r);
+
 /* The largest value of the numeric `column` over the rows that satisfy
  * `where` (as ward_store_aggregate), at the column's own decimal scale
  * (*scale). *found is 0, and *max 0, when no such row has a non-NULL

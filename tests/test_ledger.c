@@ -489,6 +489,47 @@ static void test_clamped(void) {
     CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "v > 0", "", NULL, 0, 0, -2, 6), WARD_OK);
     CHECK(loc->sums[0] == 17 && loc->counts[0] == 3);
     CHECK_RC(ward_store_aggregate_clamped(&st, loc, "t", "v", "", "", NULL, 0, 0, 6, -2), WARD_EINVAL);
+
+    /* Each person held to its first K rows (rows-per-person with a person
+     * column): rider a has 1, 2, 3; b has 10; two rows have no rider (one
+     * person, NULL): 4, 5. */
+    snprintf(csv, sizeof csv, "%s/persons.csv", dir);
+    f = fopen(csv, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("rider,v\na,1\na,2\nb,10\na,3\n,4\n,5\n", f);
+        fclose(f);
+    }
+    memset(&opt, 0, sizeof opt);
+    opt.schema = "rider:text,v:integer[0,20]";
+    CHECK_RC(ward_store_import(&st, &rep, "p", csv, &opt), WARD_OK);
+    ward_store_release rel;
+    memset(&rel, 0, sizeof rel);
+    rel.clamped = 1;
+    rel.upper = 20;
+    rel.person = "rider";
+    rel.person_rows = 2;
+    CHECK_RC(ward_store_aggregate_release(&st, loc, "p", "v", "", "", NULL, 0, &rel), WARD_OK);
+    CHECK(loc->sums[0] == 1 + 2 + 10 + 4 + 5 && loc->counts[0] == 5);
+    rel.person_rows = 1;
+    CHECK_RC(ward_store_aggregate_release(&st, loc, "p", "v", "", "", NULL, 0, &rel), WARD_OK);
+    CHECK(loc->sums[0] == 1 + 10 + 4 && loc->counts[0] == 3);
+    /* The filter first, then each person's first rows of what it keeps. */
+    CHECK_RC(ward_store_aggregate_release(&st, loc, "p", "v", "v > 1", "", NULL, 0, &rel), WARD_OK);
+    CHECK(loc->sums[0] == 2 + 10 + 4 && loc->counts[0] == 3);
+    /* Counts and histograms too; without a limit every row counts. */
+    rel.clamped = 0;
+    CHECK_RC(ward_store_aggregate_release(&st, loc, "p", "", "", "", NULL, 0, &rel), WARD_OK);
+    CHECK(loc->counts[0] == 3);
+    rel.histogram = 1;
+    CHECK_RC(ward_store_aggregate_release(&st, loc, "p", "v", "", "", NULL, 0, &rel), WARD_OK);
+    CHECK(loc->counts[0] == 3);
+    rel.person = NULL;
+    CHECK_RC(ward_store_aggregate_release(&st, loc, "p", "v", "", "", NULL, 0, &rel), WARD_OK);
+    CHECK(loc->counts[0] == 6);
+    rel.person = "passenger";
+    CHECK_RC(ward_store_aggregate_release(&st, loc, "p", "v", "", "", NULL, 0, &rel), WARD_ENOTFOUND);
+    CHECK(strstr(ward_store_errmsg(&st), "person column") != NULL);
     free(loc);
     ward_store_close(&st);
 }

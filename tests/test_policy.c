@@ -68,6 +68,14 @@ int main(void) {
     bad("rows-per-person trips 2x\n", 1);
     bad("rows-per-person trips\n", 1);
     bad("rows-per-person Trips 2\n", 1);
+    bad("rows-per-person trips 2 Rider\n", 1);
+    bad("rows-per-person trips 2 rider extra\n", 1);
+    CHECK(ward_policy_person_column(&p, "trips") == NULL);
+    const char *col = "rows-per-person trips 20 rider\n";
+    CHECK_RC(ward_policy_parse(&p, &line, err, sizeof err, col, strlen(col)), WARD_OK);
+    CHECK(ward_policy_person_column(&p, "trips") && strcmp(ward_policy_person_column(&p, "trips"), "rider") == 0);
+    CHECK(ward_policy_person_column(&p, "air") == NULL);
+    CHECK_EQ_U64(ward_policy_rows_per_person(&p, "trips"), 20);
     bad("exact no\nrows-per-person trips 2\nrows-per-person trips 3\n", 3);
     return check_done("policy");
 }

@@ -37,7 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (p.n_persons > WARD_POLICY_MAX_PERSON_TABLES) abort();
     for (size_t i = 0; i < p.n_persons; i++) {
-        if (!ended(p.persons[i].table, sizeof p.persons[i].table)) abort();
+        if (!ended(p.persons[i].table, sizeof p.persons[i].table) ||
+            !ended(p.persons[i].column, sizeof p.persons[i].column))
+            abort();
+        const char *pc = ward_policy_person_column(&p, p.persons[i].table);
+        if ((pc == NULL) != (p.persons[i].column[0] == '\0')) abort();
         if (p.persons[i].rows < 1 || p.persons[i].rows > WARD_POLICY_MAX_ROWS_PER_PERSON) abort();
         if (ward_policy_rows_per_person(&p, p.persons[i].table) != p.persons[i].rows) abort();
     }
