@@ -186,6 +186,22 @@ static int parse_u64(uint64_t *out, const char *s) {
     return WARD_OK;
 }
 
+int ward_ctl_parties_parse(Ward__Control__Parties *p, char *msg, size_t msg_cap, char **names,
+                           size_t cap, char *buf) {
+    if (strcmp(buf, "all") == 0) {
+        p->all = 1;
+        return 0;
+    }
+    size_t n = ward_ctl_split_names(names, cap, buf);
+    if (n == 0 || n > cap) {
+        snprintf(msg, msg_cap, "--parties needs 'all' or a comma-separated list of node names");
+        return 2;
+    }
+    p->names = names;
+    p->n_names = n;
+    return 0;
+}
+
 size_t ward_ctl_split_names(char **names, size_t cap, char *buf) {
     size_t n = 0;
     char *save = NULL;

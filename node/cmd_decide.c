@@ -110,16 +110,8 @@ int ward_ctl_decide_parse(ward_ctl_decide_req *q, char *msg, size_t msg_cap, con
         snprintf(msg, msg_cap, "out of memory");
         return 1;
     }
-    if (strcmp(parties, "all") == 0) {
-        q->parties.all = 1;
-    } else {
-        size_t n = ward_ctl_split_names(q->names, MAX_NAMES, q->pbuf);
-        if (n == 0 || n > MAX_NAMES)
-            return usage_msg(msg, msg_cap,
-                             "--parties needs 'all' or a comma-separated list of node names");
-        q->parties.names = q->names;
-        q->parties.n_names = n;
-    }
+    int ex = ward_ctl_parties_parse(&q->parties, msg, msg_cap, q->names, MAX_NAMES, q->pbuf);
+    if (ex) return ex;
     if (ward_ctl_split_names(q->compute, 2, q->cbuf) != 2)
         return usage_msg(msg, msg_cap,
                          "--compute needs exactly two node names, A,B (A garbles, B evaluates)");

@@ -153,16 +153,8 @@ int ward_ctl_train_parse(ward_ctl_train_req *q, char *msg, size_t msg_cap, int a
         snprintf(msg, msg_cap, "out of memory");
         return 1;
     }
-    if (strcmp(parties, "all") == 0) {
-        q->parties.all = 1;
-    } else {
-        size_t n = ward_ctl_split_names(q->names, MAX_NAMES, q->pbuf);
-        if (n == 0 || n > MAX_NAMES)
-            return usage_msg(msg, msg_cap,
-                             "--parties needs 'all' or a comma-separated list of node names");
-        q->parties.names = q->names;
-        q->parties.n_names = n;
-    }
+    int ex = ward_ctl_parties_parse(&q->parties, msg, msg_cap, q->names, MAX_NAMES, q->pbuf);
+    if (ex) return ex;
     return 0;
 }
 

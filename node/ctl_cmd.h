@@ -231,6 +231,12 @@ int ward_cmd_job(const char *sock, int json, const char *op, int argc, char **ar
  * many, or cap + 1 when there are more. */
 size_t ward_ctl_split_names(char **names, size_t cap, char *buf);
 
+/* The --parties argument in buf: "all", or a list split in place into
+ * names[0..cap) (ward_ctl_split_names), which *p then points to. Returns
+ * 0, or 2 with the usage message (no prefix) in msg. */
+int ward_ctl_parties_parse(Ward__Control__Parties *p, char *msg, size_t msg_cap, char **names,
+                           size_t cap, char *buf);
+
 /* JSON helpers of the control commands: a string (escaped, invalid UTF-8
  * replaced) and a number (shortest round-trip form; null when not finite). */
 void ward_ctl_json_str(FILE *f, const char *s);
